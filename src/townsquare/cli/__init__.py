@@ -1,0 +1,53 @@
+"""The `townsquare` command: a thin shell over the library. Each job's commands live in their own module."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import typer
+from rich.console import Console
+
+from townsquare.errors import TownsquareError
+
+app = typer.Typer(
+    name="townsquare",
+    help="Self-hosted language models for social media: listen, understand, recommend, create, respond.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+state = {"debug": False}
+
+
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show full tracebacks on errors.")) -> None:
+    state["debug"] = debug
+
+
+# One module per job; each registers its commands on `app` when imported.
+COMMAND_MODULES = ["db", "ingest", "quarantine", "world", "serve", "keys"]
+for _name in COMMAND_MODULES:
+    importlib.import_module(f"townsquare.cli.{_name}")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        app()
+    except TownsquareError as exc:
+        if debug:
+            raise
+        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - one line for users; --debug shows everything
+        if debug:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err.print(f"[red]error:[/red] {type(exc).__name__}: {first} (run with --debug for details)",
+                  highlight=False, soft_wrap=True)
+        sys.exit(1)

@@ -1,0 +1,41 @@
+"""One Settings object for the whole platform, read from TOWNSQUARE_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TOWNSQUARE_", env_file=".env", extra="ignore")
+
+    # Where things live. The embedded default keeps everything under ./var/.
+    data_dir: Path = Path("var")
+    database_url: str = ""  # empty -> sqlite file under data_dir
+    stream_url: str = "memory://"  # or redis://host:port/0
+
+    # Models (swappable behind small interfaces; see townsquare.models).
+    embedder: str = "use"  # "use" (USE-multilingual, pip package) or a local model directory
+    llm: str = "llamacpp"  # llamacpp | transformers:/path/to/model | http://host:port/v1
+
+    # Ingestion limits.
+    max_text_chars: int = 100_000
+    ingest_batch_size: int = 5_000
+
+    # API.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 10 * 1024 * 1024  # 10 MB per request
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'townsquare.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
