@@ -283,7 +283,9 @@ class Store:
         added = 0
         with self.engine.begin() as conn:
             for chunk in _chunks(rows):
-                added += conn.execute(self._insert(table).on_conflict_do_nothing(), chunk).rowcount or 0
+                # RETURNING counts what was really inserted on both dialects (executemany rowcount may be -1).
+                stmt = self._insert(table).on_conflict_do_nothing().returning(next(iter(table.primary_key)))
+                added += len(conn.execute(stmt, chunk).all())
         return added
 
     # ---- quarantine ----------------------------------------------------------------------------
