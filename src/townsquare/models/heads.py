@@ -1,0 +1,100 @@
+"""Small trained heads over the shared post embedding, saved as folders and run with numpy only.
+
+A head folder holds ``config.json`` (name, labels, kind, threshold, how it was trained and
+how well it did) and ``weights.npz``:
+
+* ``W{i}``/``b{i}``: dense layers over the embedding (ReLU between them; one layer = logistic
+  regression, two = a one-hidden-layer MLP);
+* optional ``hash_ids`` (int32, sorted) + ``hash_w`` (float16, one row per id): the weights
+  of the hashed n-gram features of `townsquare.understand.features.hashed_ngrams` that
+  survived pruning; their sum over a post's n-grams is added to the logits.
+
+``kind`` is ``softmax`` (one label among ``labels``) or ``sigmoid`` (probability of
+``labels[1]``). Like sentence-transformers modules, each head saves and loads itself
+(`Head.save` / `Head.load`) and is used through one batched call (`Head.predict_proba`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+@dataclass
+class Head:
+    name: str
+    labels: list[str]
+    kind: str  # "softmax" | "sigmoid"
+    layers: list[tuple[np.ndarray, np.ndarray]]
+    hash_ids: np.ndarray | None = None
+    hash_w: np.ndarray | None = None
+    threshold: float = 0.5  # sigmoid heads: p >= threshold counts as labels[1] in the metrics
+    meta: dict = field(default_factory=dict)
+    _table: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_outputs(self) -> int:
+        return self.layers[-1][0].shape[1]
+
+    def logits(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        x = emb
+        for i, (w, b) in enumerate(self.layers):
+            x = x @ w + b
+            if i < len(self.layers) - 1:
+                np.maximum(x, 0, out=x)
+        if self.hash_ids is not None and ngrams is not None:
+            x = x + self._hashed(ngrams)
+        return x
+
+    def _hashed(self, ngrams: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        from townsquare.understand.features import N_BUCKETS
+
+        if self._table is None:  # dense lookup table, built on first use (~1 MB per output)
+            self._table = np.zeros((N_BUCKETS, self.n_outputs), dtype=np.float32)
+            self._table[self.hash_ids] = self.hash_w.astype(np.float32)
+        indptr, indices = ngrams
+        rows = self._table[indices]
+        cs = np.zeros((len(indices) + 1, self.n_outputs), dtype=np.float64)
+        np.cumsum(rows, axis=0, out=cs[1:])
+        return (cs[indptr[1:]] - cs[indptr[:-1]]).astype(np.float32)
+
+    def predict_proba(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+        """(n, len(labels)) probabilities for softmax heads, (n,) for sigmoid heads."""
+        z = self.logits(emb, ngrams)
+        if self.kind == "sigmoid":
+            return 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
+        z = z - z.max(axis=1, keepdims=True)
+        np.exp(z, out=z)
+        z /= z.sum(axis=1, keepdims=True)
+        return z
+
+    def save(self, folder: Path) -> None:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        arrays = {}
+        for i, (w, b) in enumerate(self.layers):
+            arrays[f"W{i}"], arrays[f"b{i}"] = w.astype(np.float16), b.astype(np.float32)
+        if self.hash_ids is not None:
+            arrays["hash_ids"] = self.hash_ids.astype(np.int32)
+            arrays["hash_w"] = self.hash_w.astype(np.float16)
+        np.savez_compressed(folder / "weights.npz", **arrays)
+        config = {"name": self.name, "labels": self.labels, "kind": self.kind,
+                  "n_layers": len(self.layers), "threshold": self.threshold, **self.meta}
+        (folder / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, folder: Path) -> Head:
+        folder = Path(folder)
+        config = json.loads((folder / "config.json").read_text())
+        with np.load(folder / "weights.npz") as z:
+            layers = [(z[f"W{i}"].astype(np.float32), z[f"b{i}"].astype(np.float32))
+                      for i in range(config["n_layers"])]
+            hash_ids = z["hash_ids"].astype(np.int64) if "hash_ids" in z.files else None
+            hash_w = z["hash_w"] if "hash_w" in z.files else None
+        meta = {k: v for k, v in config.items()
+                if k not in ("name", "labels", "kind", "n_layers", "threshold")}
+        return cls(config["name"], config["labels"], config["kind"], layers, hash_ids, hash_w,
+                   float(config.get("threshold", 0.5)), meta)

@@ -1,0 +1,187 @@
+"""Per-post analysis in one batched pass: embed once, run every head on the same matrix.
+
+    from townsquare.understand import Analyzer
+    records = Analyzer().analyze(["I love this!", "这家酒店太差了"])
+
+Each record is a dict:
+
+* ``lang``: ``en``, ``zh``, ``other`` or ``und`` from `townsquare.text.detect_languages`
+  (a script check, mostly-Han text is ``zh``, if that package is missing); pass ``langs`` to
+  skip detection. Only ``zh*`` changes which heads run.
+* ``sentiment``: ``{"label": negative|neutral|positive, "scores": {...}}``. English and
+  other non-Chinese posts use the 3-way head trained on SemEval tweets. Chinese posts use the
+  ChnSentiCorp head (binary) for the negative/positive split and the 3-way head's neutral
+  probability: ``neutral = p3(neutral)``, ``negative/positive = (1 - neutral) * p_zh``.
+* ``emotion``: ``{"label": anger|joy|optimism|sadness, "scores": {...}}``.
+* ``offensive``, ``hate``, ``irony``, ``crisis_informative``: probabilities. These heads are
+  trained on English tweets only; Chinese posts get them through the shared multilingual
+  embedding (cross-lingual transfer, not measured on Chinese data).
+* ``toxicity``: ``max(offensive, hate)``. No toxicity labels exist in the training data, so it
+  is derived: the probability that a post is offensive *or* hateful is at least the larger of
+  the two, and equals it when one implies the other (hate speech is nearly always offensive);
+  a noisy-OR would assume the two are independent, which they are not.
+* ``pii``: ``[{"kind", "start", "end", "text"}]`` from `townsquare.text.find_pii_many`, with
+  offsets into the text as given (after replacing invalid characters).
+* ``error``: ``None``, or one line saying why this post could not be analysed (empty text,
+  not a string); the other fields are then ``None``. One bad post never fails the batch.
+
+The embeddings are returned by `Analyzer.embed` so a caller can store them with the post,
+and `Analyzer.analyze_embedded` analyses from stored embeddings without recomputing them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from townsquare.models.embedder import Embedder, get_embedder
+from townsquare.models.heads import Head
+from townsquare.understand.features import clean, hashed_ngrams
+
+HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "understand"
+SENTIMENT = ("negative", "neutral", "positive")
+EMOTION = ("anger", "joy", "optimism", "sadness")
+PROBABILITIES = ("offensive", "hate", "irony", "crisis_informative")
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[^\W\d_]")
+_BAD_CHARS = {c: " " for c in range(32) if chr(c) not in "\n\t"}
+
+
+def _script_lang(text: str) -> str:
+    letters = len(_LETTER.findall(text))
+    return "zh" if letters and len(_HAN.findall(text)) >= 0.3 * letters else "en"
+
+
+def _detect_langs(texts: list[str]) -> list[str]:
+    try:
+        from townsquare.text import detect_languages
+    except ImportError:  # the text package is optional here: fall back to a script check
+        return [_script_lang(t) for t in texts]
+    return detect_languages(texts)
+
+
+def _find_pii(texts: list[str]) -> list[list[dict]]:
+    try:
+        from townsquare.text import find_pii_many
+    except ImportError:
+        return [[] for _ in texts]
+    return [[{"kind": s.kind, "start": s.start, "end": s.end, "text": s.text} for s in spans]
+            for spans in find_pii_many(texts)]
+
+
+def _sanitise(text: object) -> tuple[str | None, str | None]:
+    """(usable text, None) or (None, one-line error)."""
+    if not isinstance(text, str):
+        return None, f"text: expected a string, got {type(text).__name__} — send the post's text"
+    # lone surrogates and control characters come from broken upstream encodings; each is
+    # replaced by one character
+    text = text.encode("utf-8", "replace").decode("utf-8").translate(_BAD_CHARS)
+    if not text.strip():
+        return None, "text: empty — nothing to analyse; send a post with some text"
+    return text, None  # same length as the input, so PII offsets stay valid
+
+
+class Analyzer:
+    """All per-post fields in one batched pass. Thread-compatible, not thread-safe."""
+
+    def __init__(self, embedder: Embedder | None = None, heads_dir: Path | str | None = None):
+        self.embedder = embedder or get_embedder()
+        folder = Path(heads_dir) if heads_dir else HEADS_DIR
+        names = ("sentiment", "sentiment_zh", "emotion", *PROBABILITIES)
+        missing = [n for n in names if not (folder / n / "config.json").exists()]
+        if missing:
+            from townsquare.errors import BadInput
+
+            raise BadInput("heads_dir", f"{folder} lacks trained heads {missing}",
+                           "reinstall townsquare or run scripts/train_understand.py")
+        self.heads = {n: Head.load(folder / n) for n in names}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """The post embeddings the heads read (store them; `analyze_embedded` reuses them)."""
+        return self.embedder.embed([clean(t) for t in texts])
+
+    def analyze(self, texts: list, langs: list[str | None] | None = None) -> list[dict]:
+        return self._run(texts, langs, None)
+
+    def analyze_embedded(self, texts: list, embeddings: np.ndarray,
+                         langs: list[str | None] | None = None) -> list[dict]:
+        """Like `analyze`, with stored embeddings (rows aligned with ``texts``)."""
+        if len(embeddings) != len(texts):
+            from townsquare.errors import BadInput
+
+            raise BadInput("embeddings", f"{len(embeddings)} rows for {len(texts)} texts",
+                           "pass one embedding row per text")
+        return self._run(texts, langs, np.asarray(embeddings, dtype=np.float32))
+
+    def _run(self, texts: list, langs: list[str | None] | None, emb: np.ndarray | None) -> list[dict]:
+        records: list[dict] = [{} for _ in texts]
+        good, clean_texts = [], []
+        for i, raw in enumerate(texts):
+            text, error = _sanitise(raw)
+            if error:
+                records[i] = _error_record(error)
+            else:
+                good.append(i)
+                clean_texts.append(text)
+        if not good:
+            return records
+        model_texts = [clean(t) for t in clean_texts]
+        if emb is None:
+            emb = self.embedder.embed(model_texts)
+        else:
+            emb = emb[good]
+        given = [langs[i] if langs is not None else None for i in good]
+        todo = [k for k, lang in enumerate(given) if not lang]
+        if todo:
+            for k, lang in zip(todo, _detect_langs([clean_texts[k] for k in todo]), strict=True):
+                given[k] = lang
+        ngrams = hashed_ngrams(model_texts)
+        fields = self._score(emb, ngrams, np.array([str(g).startswith("zh") for g in given]))
+        pii = _find_pii(clean_texts)
+        for k, i in enumerate(good):
+            rec = {"lang": given[k]}
+            for name, values in fields.items():
+                rec[name] = values[k]
+            rec["pii"] = pii[k]
+            rec["error"] = None
+            records[i] = rec
+        return records
+
+    def _score(self, emb: np.ndarray, ngrams, is_zh: np.ndarray) -> dict[str, list]:
+        h = self.heads
+        sent = h["sentiment"].predict_proba(emb, ngrams)
+        if is_zh.any():
+            p_zh = h["sentiment_zh"].predict_proba(emb[is_zh], _subset(ngrams, is_zh))
+            neutral = sent[is_zh, 1]
+            sent[is_zh] = np.stack([(1 - neutral) * (1 - p_zh), neutral, (1 - neutral) * p_zh], axis=1)
+        emo = h["emotion"].predict_proba(emb, ngrams)
+        out: dict[str, list] = {"sentiment": _labelled(sent, SENTIMENT), "emotion": _labelled(emo, EMOTION)}
+        probs = {name: h[name].predict_proba(emb, ngrams) for name in PROBABILITIES}
+        probs["toxicity"] = np.maximum(probs["offensive"], probs["hate"])
+        for name, p in probs.items():
+            out[name] = [round(float(x), 4) for x in p]
+        return out
+
+
+def _labelled(p: np.ndarray, labels: tuple[str, ...]) -> list[dict]:
+    best = p.argmax(axis=1)
+    rounded = np.round(p.astype(np.float64), 4).tolist()
+    return [{"label": labels[b], "scores": dict(zip(labels, row, strict=True))}
+            for b, row in zip(best.tolist(), rounded, strict=True)]
+
+
+def _subset(ngrams: tuple[np.ndarray, np.ndarray], mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    indptr, indices = ngrams
+    rows = np.flatnonzero(mask)
+    parts = [indices[indptr[r]:indptr[r + 1]] for r in rows]
+    sizes = np.array([len(p) for p in parts], dtype=np.int64)
+    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
+    np.cumsum(sizes, out=new_ptr[1:])
+    return new_ptr, (np.concatenate(parts) if parts else indices[:0])
+
+
+def _error_record(error: str) -> dict:
+    return {"lang": None, "sentiment": None, "emotion": None, **dict.fromkeys(PROBABILITIES),
+            "toxicity": None, "pii": None, "error": error}

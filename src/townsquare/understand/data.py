@@ -1,0 +1,121 @@
+"""Readers for the public training/validation data the understand heads are trained on.
+
+Nothing here is shipped data: every function reads from a datasets folder
+(`../shared/datasets` layout, see its README.md and each SOURCE.md) that the caller passes.
+Splits (fixed, so that training and the benchmark agree):
+
+* EN sentiment: train = SemEval-2013..2016 Subtask A pool, de-duplicated, minus every tweet
+  that also appears (after normalisation) in TweetEval sentiment val; validation = TweetEval
+  sentiment val (the pool contains most val tweets, see semeval2017_task4a_en/SOURCE.md).
+* emotion / offensive / hate / irony: TweetEval train -> TweetEval val.
+* ZH sentiment: ChnSentiCorp train -> dev.
+* crisis informativeness: CrisisLexT26, leave-events-out: the four events in
+  ``CRISIS_VAL_EVENTS`` are validation, the other 16 shared events train ("informative" =
+  "Related and informative"; the six held-back events of SOURCE.md are not in the folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+TWEETEVAL_TASKS = ("emotion", "offensive", "hate", "irony")
+CRISIS_VAL_EVENTS = ("2012_Costa_Rica_earthquake", "2013_Colorado_floods",
+                     "2013_LA_airport_shootings", "2013_Singapore_haze")
+_SENTIMENT = {"negative": 0, "neutral": 1, "positive": 2}
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+_NON_WORD = re.compile(r"[^\w]+")
+
+
+@dataclass
+class Split:
+    texts: list[str]
+    labels: np.ndarray  # int64
+
+
+def leak_key(text: str) -> str:
+    """Normalised form used to find the same tweet in two files (SOURCE.md's recipe)."""
+    t = _URL.sub(" ", text.lower())
+    t = _MENTION.sub("@user", t)
+    return _NON_WORD.sub(" ", t).strip()
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+def tweeteval(root: Path, task: str, split: str) -> Split:
+    base = Path(root) / "tweeteval" / task
+    texts = _lines(base / f"{split}_text.txt")
+    labels = np.array([int(x) for x in _lines(base / f"{split}_labels.txt")], dtype=np.int64)
+    if len(texts) != len(labels):
+        raise ValueError(f"{base}: {len(texts)} texts but {len(labels)} labels")
+    return Split([t.strip() for t in texts], labels)
+
+
+def sentiment_en(root: Path) -> tuple[Split, Split]:
+    """(train, validation) for English 3-way sentiment; see the module docstring."""
+    val = tweeteval(root, "sentiment", "val")
+    held = {leak_key(t) for t in val.texts}
+    seen: set[str] = set()
+    texts, labels = [], []
+    for path in sorted((Path(root) / "semeval2017_task4a_en" / "downloaded").glob("*.tsv")):
+        for line in _lines(path):
+            parts = line.split("\t")
+            if len(parts) < 3 or parts[1] not in _SENTIMENT:
+                continue
+            text = _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), parts[2]).strip()
+            key = leak_key(text)
+            if not key or key in held or key in seen:
+                continue
+            seen.add(key)
+            texts.append(text)
+            labels.append(_SENTIMENT[parts[1]])
+    return Split(texts, np.array(labels, dtype=np.int64)), val
+
+
+def chnsenticorp(root: Path, split: str) -> Split:
+    texts, labels = [], []
+    with open(Path(root) / "chnsenticorp" / f"{split}.tsv", encoding="utf-8") as f:
+        next(f)
+        for line in f:
+            label, _, text = line.rstrip("\n").partition("\t")
+            if label in ("0", "1"):
+                texts.append(text.strip())
+                labels.append(int(label))
+    return Split(texts, np.array(labels, dtype=np.int64))
+
+
+def crisis(root: Path) -> tuple[Split, Split]:
+    """(train, validation) for informativeness, split by event (leave-events-out)."""
+    train, val = ([], []), ([], [])
+    for path in sorted((Path(root) / "crisislext26").glob("*/*-tweets_labeled.csv")):
+        target = val if path.parent.name in CRISIS_VAL_EVENTS else train
+        with open(path, encoding="utf-8", newline="") as f:
+            rows = csv.reader(f)
+            header = [h.strip() for h in next(rows)]
+            ti, ii = header.index("Tweet Text"), header.index("Informativeness")
+            for row in rows:
+                if len(row) > max(ti, ii):
+                    target[0].append(row[ti].strip())
+                    target[1].append(int(row[ii].strip() == "Related and informative"))
+    return (Split(train[0], np.array(train[1], dtype=np.int64)),
+            Split(val[0], np.array(val[1], dtype=np.int64)))
+
+
+def weibo_lexicon(root: Path) -> tuple[set[str], set[str]]:
+    """(positive, negative) Chinese words: NTUSD + Weibo emoticons like [哈哈]."""
+    base = Path(root) / "senti_weibo_coae2014" / "lexicons"
+    pos = {w.strip() for w in _lines(base / "ntusd-positive.txt") if w.strip()}
+    neg = {w.strip() for w in _lines(base / "ntusd-negative.txt") if w.strip()}
+    with open(base / "sentiemnt-emojis.csv", encoding="utf-8", newline="") as f:
+        for row in csv.reader(f):
+            if len(row) >= 2 and row[1] in ("P", "N"):
+                (pos if row[1] == "P" else neg).add(row[0])
+    return pos, neg

@@ -1,0 +1,98 @@
+"""Cheap text features shared by training and inference.
+
+`clean` puts every post in the shape the heads were trained on (TweetEval style: user
+mentions -> ``@user``, links -> ``http``; long posts cut to ``MAX_CHARS``).
+`hashed_ngrams` maps a post to sparse feature ids (word 1-2-grams + character 2-4-grams,
+which also covers Chinese, hashed into ``N_BUCKETS`` buckets) so that a linear head can
+score it by summing weight rows: no vocabulary file, no sklearn at run time.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from itertools import chain
+
+import numpy as np
+
+MAX_CHARS = 1_000  # longer posts are cut: the heads were trained on tweets and reviews
+N_BUCKETS = 1 << 18
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"(?<!\w)@\w+")
+_SPACES = re.compile(r"\s+")
+_WORD = re.compile(r"[#@]?\w+|[^\w\s]", re.UNICODE)
+
+
+def clean(text: str) -> str:
+    text = _URL.sub("http", text[:MAX_CHARS])
+    text = _MENTION.sub("@user", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+_MIX = np.uint64(0x9E3779B97F4A7C15)
+_FNV = np.uint64(0x100000001B3)
+
+
+def _mix(h: np.ndarray) -> np.ndarray:
+    """Scramble 64-bit hashes (xor-shift-multiply) so their low bits make good buckets."""
+    h = h ^ (h >> np.uint64(31))
+    h = h * _MIX
+    return h ^ (h >> np.uint64(29))
+
+
+def _char_grams(low: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(text index, hash) of every character 2-, 3- and 4-gram of " text ", all texts at once."""
+    joined = "\x00".join(f" {t} " for t in low)
+    cp = np.frombuffer(joined.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+    sizes = np.array([len(t) + 3 for t in low], dtype=np.int64)  # text + 2 spaces + separator
+    owner = np.repeat(np.arange(len(low)), sizes)[:len(cp)]
+    seps = np.concatenate([[0], np.cumsum(cp == 0)])
+    tids, hashes = [], []
+    for n in (2, 3, 4):
+        m = len(cp) - n + 1
+        if m <= 0:
+            continue
+        h = np.full(m, (n * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64)
+        for j in range(n):
+            h ^= cp[j:j + m]
+            h *= _FNV
+        inside = seps[n:n + m] == seps[:m]  # no separator inside the window
+        tids.append(owner[:m][inside])
+        hashes.append(h[inside])
+    return np.concatenate(tids), np.concatenate(hashes)
+
+
+def _word_grams(low: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(text index, hash) of every word unigram and bigram; each distinct word is hashed once."""
+    vocab: dict[str, int] = {}
+    ids = [[vocab.setdefault(w, len(vocab)) for w in _WORD.findall(t)] for t in low]
+    crc = zlib.crc32
+    word_hash = np.fromiter((crc(w.encode("utf-8")) for w in vocab), dtype=np.uint64, count=len(vocab))
+    counts = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+    flat = np.fromiter(chain.from_iterable(ids), dtype=np.int64, count=int(counts.sum()))
+    owner = np.repeat(np.arange(len(low)), counts)
+    uni = word_hash[flat] + np.uint64(1)
+    same = owner[1:] == owner[:-1]
+    bi = word_hash[flat[:-1]][same] * _FNV + word_hash[flat[1:]][same] + np.uint64(7)
+    return np.concatenate([owner, owner[1:][same]]), np.concatenate([uni, bi])
+
+
+def hashed_ngrams(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """CSR-style (indptr, indices) of the distinct hashed n-gram ids of each text (binary features).
+
+    Word 1-2-grams and character 2-4-grams of the lower-cased text, hashed with fixed
+    functions (stable across processes and machines) into ``N_BUCKETS`` buckets; vectorised
+    over the whole batch.
+    """
+    low = [t.lower().replace("\x00", " ") for t in texts]
+    if not low:
+        return np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    ct, ch = _char_grams(low)
+    wt, wh = _word_grams(low)
+    owner = np.concatenate([ct, wt]).astype(np.int64)
+    bucket = (_mix(np.concatenate([ch, wh])) & np.uint64(N_BUCKETS - 1)).astype(np.int64)
+    keys = np.sort(owner * N_BUCKETS + bucket)  # by text, then bucket (np.unique hashes: slower)
+    keys = keys[np.concatenate([[True], keys[1:] != keys[:-1]])]
+    indices = keys % N_BUCKETS
+    indptr = np.searchsorted(keys // N_BUCKETS, np.arange(len(low) + 1), side="left").astype(np.int64)
+    return indptr, indices

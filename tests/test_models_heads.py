@@ -1,0 +1,41 @@
+"""Head folders: save/load round trip and the numpy hashed-feature sum, checked against scipy."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from townsquare.models import Head
+from townsquare.understand.features import N_BUCKETS, clean, hashed_ngrams
+
+
+def _head(kind: str, k: int) -> Head:
+    rng = np.random.default_rng(0)
+    ids = np.sort(rng.choice(N_BUCKETS, 5000, replace=False))
+    return Head("t", ["a", "b", "c"][: max(k, 2)], kind, [(rng.standard_normal((512, k)).astype(np.float32),
+                                                           rng.standard_normal(k).astype(np.float32))],
+                hash_ids=ids, hash_w=rng.standard_normal((5000, k)).astype(np.float16), threshold=0.4)
+
+
+def test_hashed_sum_matches_sparse_product():
+    texts = ["Hello world!", "你好，世界", "", "a"]
+    indptr, indices = hashed_ngrams([clean(t) for t in texts])
+    head = _head("softmax", 3)
+    x = sp.csr_matrix((np.ones(len(indices)), indices, indptr), shape=(len(texts), N_BUCKETS))
+    table = np.zeros((N_BUCKETS, 3))
+    table[head.hash_ids] = head.hash_w.astype(np.float64)
+    assert np.allclose(head._hashed((indptr, indices)), x @ table, atol=1e-4)
+
+
+def test_save_load_round_trip(tmp_path):
+    emb = np.random.default_rng(1).standard_normal((4, 512)).astype(np.float32)
+    grams = hashed_ngrams(["one", "two", "three", "four"])
+    for kind, k in (("softmax", 3), ("sigmoid", 1)):
+        head = _head(kind, k)
+        head.layers = [(w.astype(np.float16).astype(np.float32), b) for w, b in head.layers]  # saved as fp16
+        head.save(tmp_path / kind)
+        loaded = Head.load(tmp_path / kind)
+        assert loaded.threshold == 0.4 and loaded.kind == kind
+        assert np.allclose(loaded.predict_proba(emb, grams), head.predict_proba(emb, grams), atol=1e-5)
+    p = loaded.predict_proba(emb, grams)
+    assert p.shape == (4,) and ((p >= 0) & (p <= 1)).all()

