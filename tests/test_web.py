@@ -144,6 +144,15 @@ def test_dashboard_in_a_real_browser(demo_server, tmp_path):
             b.click(f'nav.jobs a[data-page="{job.lower()}"]')
             b.wait_for(f"document.querySelector('section.page[data-page={job.lower()}] h1')?.textContent === '{job}'")
             assert b.eval("document.querySelector('nav.jobs a.active').textContent") == job
+        # Understand: the example posts are analysed through POST /analyze and shown with their labels.
+        b.click('nav.jobs a[data-page="understand"]')
+        b.wait_for("document.querySelectorAll('#analyze-results li.analysis').length === 4", timeout=60)
+        cards = b.eval("[...document.querySelectorAll('#analyze-results li.analysis')].map(li => li.textContent)")
+        assert "negative" in cards[2] and "PII: email" in cards[1]
+        b.screenshot(tmp_path / "understand.png")
+        if os.environ.get("TOWNSQUARE_SCREENSHOTS"):
+            b.screenshot(REPO / os.environ["TOWNSQUARE_SCREENSHOTS"] / "understand.png")
+
         b.goto(base + "/#/overview")
         b.wait_for("!!document.getElementById('stat-posts')")
         assert b.eval("document.getElementById('key-dialog').open") is False

@@ -18,7 +18,7 @@ from townsquare.store import Store
 from townsquare.store.db import get_engine
 
 # Each module under routes/ exposes `router`; a later job adds its name here.
-ROUTERS = ["health", "posts", "overview", "keys"]
+ROUTERS = ["health", "posts", "overview", "keys", "understand"]
 
 DESCRIPTION = """Self-hosted language models for social media: listen, understand, recommend, create, respond.
 

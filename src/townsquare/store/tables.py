@@ -8,6 +8,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -123,3 +124,19 @@ class ApiKeyRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class AnalysisRow(Base):
+    """The understand models' output for one post (the newest run wins; `version` names the heads)."""
+
+    __tablename__ = "analyses"
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64))
+    lang: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    sentiment: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    emotion: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    toxicity: Mapped[float | None] = mapped_column(Float, nullable=True)
+    crisis_informative: Mapped[float | None] = mapped_column(Float, nullable=True)
+    result: Mapped[dict] = mapped_column(JSON)  # the whole record: scores, probabilities, PII spans, error
+    analyzed_at: Mapped[datetime] = mapped_column(DateTime)
+    __table_args__ = (Index("ix_analyses_sentiment", "sentiment"),)

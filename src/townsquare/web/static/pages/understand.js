@@ -1,12 +1,78 @@
-import { placeholderPage } from "./placeholder.js";
+// Understand: paste posts (one per line, English or Chinese) and see every label with its confidence.
+import { h } from "../dom.js";
 
-export default placeholderPage({
+const EXAMPLE = [
+  "Just got the new Acme Phone X and the camera is amazing 😍 #AcmePhone",
+  "My Acme Phone X gets so hot while charging, this is dangerous. Contact me: jane.doe@example.com",
+  "这家店的服务太差了，再也不来了！",
+  "新买的耳机音质很好，性价比高👍",
+].join("\n");
+const PROBABILITIES = ["toxicity", "offensive", "hate", "irony", "crisis_informative"];
+const TONE = { negative: "bad", positive: "good", neutral: "muted" };
+
+const pct = (p) => `${Math.round(p * 100)}%`;
+
+function meter(label, p) {
+  const fill = h("span", { class: "meter-fill" });
+  fill.style.width = pct(p); // CSSOM, not a style attribute: the page's CSP forbids inline styles
+  return h("div", { class: "meter" + (p >= 0.5 ? " hot" : "") },
+    h("span", { class: "meter-label" }, label.replace("_", " ")),
+    h("span", { class: "meter-track" }, fill),
+    h("span", { class: "meter-value" }, pct(p)));
+}
+
+function resultCard(text, r) {
+  if (r.error) {
+    return h("li", { class: "post analysis" }, h("p", { class: "post-text" }, text), h("p", { class: "error" }, r.error));
+  }
+  const s = r.sentiment;
+  return h("li", { class: "post analysis" },
+    h("div", { class: "post-meta" },
+      h("span", { class: `badge tone-${TONE[s.label]}` }, `${s.label} ${pct(s.scores[s.label])}`),
+      h("span", { class: "badge muted" }, `${r.emotion.label} ${pct(r.emotion.scores[r.emotion.label])}`),
+      h("span", { class: "badge muted" }, r.lang),
+      r.pii.length ? h("span", { class: "badge tone-bad" }, `PII: ${r.pii.map((p) => p.kind).join(", ")}`) : null),
+    h("p", { class: "post-text", lang: r.lang }, text),
+    h("div", { class: "meters" }, PROBABILITIES.map((name) => meter(name, r[name]))));
+}
+
+export default {
   title: "Understand",
-  intro: "Per-post analysis in English and Chinese: sentiment, emotion, offensive and hateful language, irony, "
-    + "crisis informativeness, language, topics and personal data.",
-  panels: [
-    ["Analyse a post", "Paste a post or pick one from the store and see every label with its confidence."],
-    ["Distributions", "Sentiment, emotion and toxicity across the store, by day, language and platform."],
-    ["Topics", "Clusters of posts from their shared embeddings, named by their key terms."],
-  ],
-});
+  async render(root, { api }) {
+    const box = h("textarea", { id: "analyze-input", rows: 6, maxlength: 200000,
+      placeholder: "One post per line — English, Chinese or both" }, EXAMPLE);
+    const status = h("p", { class: "muted", id: "analyze-status" });
+    const list = h("ul", { class: "posts", id: "analyze-results" });
+    const button = h("button", { type: "submit", class: "primary", id: "analyze-button" }, "Analyse");
+    async function run(event) {
+      event?.preventDefault();
+      const texts = box.value.split("\n").map((t) => t.trim()).filter(Boolean).slice(0, 500);
+      if (!texts.length) {
+        status.textContent = "text: nothing to analyse — paste at least one post";
+        return;
+      }
+      button.disabled = true;
+      status.textContent = `Analysing ${texts.length} post(s)…`;
+      const started = performance.now();
+      try {
+        const out = await api("/analyze", { method: "POST", body: { posts: texts.map((text, i) => ({ id: i, text })) } });
+        list.replaceChildren(...out.results.map((r, i) => resultCard(texts[i], r)));
+        status.textContent = `${texts.length} post(s) analysed in ${Math.round(performance.now() - started)} ms.`;
+        status.className = "muted";
+      } catch (err) {
+        status.textContent = err.message;
+        status.className = "error";
+      } finally {
+        button.disabled = false;
+      }
+    }
+    root.append(
+      h("header", { class: "page-head" }, h("h1", {}, "Understand"),
+        h("p", { class: "muted" }, "Sentiment, emotion, toxicity, irony, crisis relevance, language and personal data "
+          + "for each post, in one batched pass. Probabilities of 50% or more count as yes.")),
+      h("section", { class: "panel wide" }, h("h2", {}, "Analyse posts"),
+        h("form", { class: "analyze-form", onsubmit: run }, box, h("div", { class: "actions" }, button)),
+        status, list));
+    await run();
+  },
+};

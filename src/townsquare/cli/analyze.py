@@ -1,0 +1,67 @@
+"""`townsquare analyze`: sentiment, emotion, offensive/hate/toxicity, irony, crisis relevance, language and PII."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+from townsquare.cli import app
+from townsquare.errors import BadInput
+
+out = Console(stderr=True)
+
+
+def _progress(total: int | None, label: str, unit_bytes: bool) -> Progress:
+    cols = [TextColumn(label), BarColumn()]
+    cols += [DownloadColumn()] if unit_bytes else [TextColumn("{task.completed:,}/{task.total:,} posts")]
+    return Progress(*cols, TimeRemainingColumn(), console=out, disable=not out.is_terminal, transient=True)
+
+
+@app.command("analyze")
+def analyze(
+    input: Path | None = typer.Option(None, "--input", "-i", help="JSONL with `id`, `text` (optional `lang`); "
+                                      "with --engine ray: a Parquet file, folder or glob."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write: a JSONL file (a folder for ray)."),
+    store: bool = typer.Option(False, "--store", help="Analyse the posts in the store that have no analysis yet."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="With --store: at most this many posts."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray Data job)."),
+    address: str | None = typer.Option(None, "--address", help="With --engine ray: a Ray cluster, e.g. ray://head:10001."),
+    workers: int = typer.Option(2, "--workers", min=1, help="With --engine ray: model-holding actors."),
+) -> None:
+    """Analyse posts from a file (one output line per input line, same order) or in the store."""
+    if store == (input is not None):
+        raise BadInput("--input/--store", "give exactly one of them",
+                       "e.g. townsquare analyze --input posts.jsonl --output scored.jsonl, or --store")
+    if engine not in ("local", "ray"):
+        raise BadInput("--engine", f"unknown engine {engine!r}", "use local or ray")
+    if store:
+        from townsquare.store import Store
+        from townsquare.understand.batch import analyze_store
+
+        st = Store()
+        with _progress(limit, "analysing stored posts", unit_bytes=False) as bar:
+            task = bar.add_task("", total=limit)
+            report = analyze_store(st, limit=limit, on_progress=lambda n: bar.advance(task, n))
+        typer.echo(f"analysed {report['analysed']:,} posts (heads {report['version']})")
+        return
+    if output is None:
+        raise BadInput("--output", "missing", "name the file (or, for ray, the folder) to write the results to")
+    if engine == "ray":
+        from townsquare.scale.analyze import analyze_parquet_with_ray
+
+        report = analyze_parquet_with_ray(str(input), str(output), address=address, workers=workers)
+        typer.echo(f"analysed {report['rows']:,} rows into {output}")
+        return
+    if not input.is_file():
+        raise BadInput("--input", f"{input} is not a file", "give a JSONL file with `id` and `text` per line")
+    from townsquare.understand.batch import analyze_file
+
+    with _progress(input.stat().st_size, "analysing", unit_bytes=True) as bar:
+        task = bar.add_task("", total=input.stat().st_size)
+        counts = analyze_file(input, output, on_progress=lambda n: bar.advance(task, n))
+    typer.echo(f"read {counts['lines']:,} lines, analysed {counts['analysed']:,}, errors {counts['errors']:,} -> {output}")
+    sys.stdout.flush()
