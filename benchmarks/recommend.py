@@ -9,7 +9,7 @@ Without --test, each user's artists in `user_artists.train.dat` are split as the
 rest with the same friend graph. Every model ranks every artist the user has not got; the five metrics are
 those of `townsquare.recommend.metrics` (ILD = 1 − mean cosine between the listed artists' listener sets).
 
-Measured (2026-11-29, 2 shared cores of an Intel Xeon (KVM guest), 24 GB, Python 3.11, implicit 0.7.3):
+Measured (2026-11-29, 2 shared cores of an AMD EPYC (KVM guest, AVX2, no AVX-512), 24 GB, Python 3.11, implicit 0.7.3):
 
     split seed 20240601 (59,425 train / 14,847 hidden pairs, 1,876 users judged)
     model          P@10    R@10  NDCG@10  coverage   ILD    fit s
