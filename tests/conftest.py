@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing in the tests may reach for a model hub
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see townsquare/__init__.py
 
 from townsquare.config import Settings, get_settings  # noqa: E402
 from townsquare.store import Store  # noqa: E402

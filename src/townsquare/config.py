@@ -19,6 +19,8 @@ class Settings(BaseSettings):
     # Models (swappable behind small interfaces; see townsquare.models).
     embedder: str = "use"  # "use" (USE-multilingual, pip package) or a local model directory
     llm: str = "llamacpp"  # llamacpp | transformers:/path/to/model | http://host:port/v1
+    llm_model: str = ""  # model name for an http LLM server (default: the first it lists)
+    llm_api_key: str = ""  # bearer token for an http LLM server
 
     # Ingestion limits.
     max_text_chars: int = 100_000
