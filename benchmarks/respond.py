@@ -1,0 +1,119 @@
+"""Intent detection + out-of-scope detection on BANKING77 and CLINC150 (own validation splits).
+
+Run: ``python benchmarks/respond.py [--data ../shared/datasets] [--cache DIR]``
+(``--cache`` keeps the encoded sentences as .npy so reruns skip the encoders.)
+
+Splits: BANKING77 train.csv -> stratified 90/10 (seed 0); CLINC150 train + oos_train -> val + oos_val.
+The oos threshold is calibrated inside `train` on held-out *training* examples (reject 2 % of
+in-scope), never on validation. Test splits are held back and judge this independently.
+
+Measured (2 cores shared with other jobs, validation):
+
+| approach | BANKING77 acc | CLINC in-scope acc (no reject) | CLINC in-scope / OOS recall |
+|---|---|---|---|
+| USE + LR (C=10) | 0.905 | 0.953 | 0.914 / 0.910 (val-tuned joint) |
+| e5-small + LR | 0.908 | 0.956 | 0.893 / 0.910 (val-tuned joint) |
+| MiniLM-L6 + LR | 0.921 | 0.960 | 0.868 / 0.940 (val-tuned joint) |
+| USE+e5+MiniLM concat + LR | **0.925** | **0.971** | 0.953 / 0.810 (max-prob, at ins >= .95) |
+| concat + char/word TF-IDF + LR | 0.925 | 0.971 | 0.951 / 0.800 |
+| concat, kNN-5 cosine novelty | | | 0.951 / 0.850 |
+| concat, oos as a 151st class + max-prob | | | **0.951 / 0.900** (at ins >= .95) |
+
+Winner (what `townsquare intents train` does): concat + LR, ``oos`` class when given, max-prob
+threshold calibrated on held-out train, rejecting 1.5 % of held-out in-scope (``--max-reject``;
+0.01 gave CLINC 0.957 / 0.83, 0.02 gave 0.945 / 0.91, 0.015 is the one budget that meets both targets).
+This script's output (encodings cached; other jobs shared the 2 cores):
+
+    RESULT banking: in-scope acc 0.9211 (threshold 0.330, fit 49 s)   [0.9251 top-1 with no oos threshold]
+    RESULT clinc: in-scope acc 0.9517, oos recall 0.9000 (threshold 0.450, fit 53 s)
+    RESULT predict speed: 40-62 queries/s end to end (e5 4-bit and MiniLM dominate; USE alone ~700/s)
+
+Encoding the training set (once per `intents train`): USE ~700/s, MiniLM ~250/s, e5 ~85/s on idle
+2 cores, so BANKING77 trains in ~3-4 min and CLINC150 in ~5-6 min. Targets: BANKING77 >= 0.94 is NOT
+met (0.925 best); CLINC150 in-scope >= 0.95 with OOS recall >= 0.85 is met on validation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from townsquare.respond.intents import DEFAULT_ENCODERS, OOS, train_features
+from townsquare.respond.intents.encoders import encode
+
+
+def banking(data: Path):
+    rows = list(csv.DictReader(open(data / "banking77/train.csv", encoding="utf-8")))
+    texts = [r["text"] for r in rows]
+    y = np.array([r["category"] for r in rows])
+    from sklearn.model_selection import train_test_split
+
+    tr, va = train_test_split(np.arange(len(y)), test_size=0.1, stratify=y, random_state=0)
+    return texts, y, tr, va
+
+
+def clinc(data: Path):
+    c = json.load(open(data / "clinc150/data_full_trainval.json", encoding="utf-8"))
+    keys = ("train", "val", "oos_train", "oos_val")
+    texts = [q for k in keys for q, _ in c[k]]
+    y = np.array([label for k in keys for _, label in c[k]])
+    part = np.array([k for k in keys for _ in c[k]])
+    return texts, y, np.flatnonzero(np.isin(part, ["train", "oos_train"])), np.flatnonzero(np.isin(part, ["val", "oos_val"]))
+
+
+def features(name: str, texts: list[str], cache: Path | None) -> tuple[np.ndarray, float]:
+    parts, secs = [], 0.0
+    for enc in DEFAULT_ENCODERS:
+        path = cache / f"{name}_{enc}.npy" if cache else None
+        if path and path.is_file():
+            parts.append(np.load(path))
+            continue
+        t0 = time.perf_counter()
+        e = encode(texts, [enc])
+        secs += time.perf_counter() - t0
+        if path:
+            np.save(path, e)
+        parts.append(e)
+    return np.hstack(parts).astype(np.float32), secs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/datasets")
+    ap.add_argument("--cache", type=Path, default=None)
+    args = ap.parse_args()
+    if not (args.data / "banking77/train.csv").is_file():
+        sys.exit(f"datasets not found under {args.data}: pass --data")
+    if args.cache:
+        args.cache.mkdir(parents=True, exist_ok=True)
+    for name, loader in (("banking", banking), ("clinc", clinc)):
+        texts, y, tr, va = loader(args.data)
+        X, enc_s = features(name, texts, args.cache)
+        t0 = time.perf_counter()
+        model = train_features(X[tr], list(y[tr]), DEFAULT_ENCODERS)
+        fit_s = time.perf_counter() - t0
+        pred, _ = model.predict_features(X[va])
+        pred, yv = np.array(pred), y[va]
+        ins = yv != OOS
+        line = f"RESULT {name}: in-scope acc {np.mean(pred[ins] == yv[ins]):.4f}"
+        if (~ins).any():
+            line += f", oos recall {np.mean(pred[~ins] == OOS):.4f}"
+        line += f" (threshold {model.threshold:.3f}, fit {fit_s:.0f} s"
+        line += f", encode {len(texts) / enc_s:.0f} texts/s)" if enc_s else ", encodings cached)"
+        print(line, flush=True)
+    # end-to-end speed of predict(texts), encoders included, on 2,000 CLINC queries
+    sample = texts[:2000]
+    model.predict(sample[:10])  # load the encoders first
+    t0 = time.perf_counter()
+    model.predict(sample)
+    print(f"RESULT predict speed: {len(sample) / (time.perf_counter() - t0):.0f} queries/s (batch of 2000)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""`townsquare intents train|predict`: intent detection with out-of-scope (hand-off) detection."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from townsquare.cli import app
+from townsquare.errors import BadInput
+
+intents_app = typer.Typer(help="Intents: train from text,intent examples; label queries (or oos).",
+                          no_args_is_help=True)
+app.add_typer(intents_app, name="intents")
+out = Console(highlight=False, soft_wrap=True)
+
+
+def _encoders(value: str) -> list[str]:
+    return [e.strip() for e in value.split(",") if e.strip()]
+
+
+@intents_app.command("train")
+def train_cmd(
+    examples: Path = typer.Option(..., "--examples", help="CSV/JSONL with text,intent; intent 'oos' = out of scope."),
+    model_dir: Path = typer.Option(..., "--model-dir", help="Folder to save the model into."),
+    encoders: str = typer.Option("use,e5,minilm", "--encoders", help="Comma-separated: use, e5, minilm."),
+    max_reject: float = typer.Option(0.015, "--max-reject",
+                                     help="Share of held-out in-scope queries the oos threshold may reject."),
+) -> None:
+    """Train an intent model; the out-of-scope threshold is calibrated on held-out examples."""
+    from townsquare.respond.intents import load_examples, train
+
+    if not 0.0 <= max_reject < 1.0:
+        raise BadInput("--max-reject", f"{max_reject} is not in [0, 1)", "use e.g. 0.02")
+    ex = load_examples(examples)
+    t0 = time.perf_counter()
+    model = train(ex.texts, ex.intents, _encoders(encoders), max_reject=max_reject)
+    model.save(model_dir)
+    n_int = len([label for label in model.labels if label != "oos"])
+    out.print(f"trained {n_int} intents on {len(ex.texts):,} examples ({model.meta['n_oos_examples']} oos) "
+              f"in {time.perf_counter() - t0:.0f} s; oos threshold {model.threshold:.3f}; saved to {model_dir}")
+
+
+@intents_app.command("predict")
+def predict_cmd(
+    model_dir: Path = typer.Option(..., "--model-dir", help="Folder written by `intents train`."),
+    input_path: Path = typer.Option(..., "--input", help="JSONL with a 'text' per line (or .txt, one per line)."),
+    output: Path = typer.Option(..., "--output", help="JSONL to write: id, text, intent (or 'oos'), confidence."),
+) -> None:
+    """Label each query with an intent or 'oos' (hand it to a human), with a confidence."""
+    from townsquare.respond.intents import IntentModel, load_queries
+
+    model = IntentModel.load(model_dir)
+    texts, ids = load_queries(input_path)
+    t0 = time.perf_counter()
+    intents, conf = model.predict(texts)
+    secs = time.perf_counter() - t0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with output.open("w", encoding="utf-8") as f:
+        for i, t, label, c in zip(ids, texts, intents, conf, strict=True):
+            f.write(json.dumps({"id": i, "text": t, "intent": label, "confidence": round(float(c), 4)},
+                               ensure_ascii=False) + "\n")
+    n_oos = sum(label == "oos" for label in intents)
+    out.print(f"labelled {len(texts):,} queries ({n_oos:,} oos) in {secs:.1f} s "
+              f"({len(texts) / max(secs, 1e-9):,.0f}/s); wrote {output}")

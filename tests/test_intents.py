@@ -1,0 +1,135 @@
+"""Intent detection: CLI round-trip on a small real subset (BANKING77 / CLINC150), input errors, Chinese."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from townsquare.cli import app
+from townsquare.errors import BadInput
+from townsquare.respond.intents import IntentModel, load_examples
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+CLINC = DATA / "clinc150" / "data_full_trainval.json"
+needs_clinc = pytest.mark.skipif(not CLINC.is_file(), reason=f"CLINC150 not found at {CLINC}")
+runner = CliRunner()
+INTENTS = ["balance", "transfer", "freeze_account", "pin_change", "exchange_rate"]
+
+
+def _clinc_subset():
+    c = json.loads(CLINC.read_text())
+    train: list = []
+    for intent in INTENTS:  # 100 real examples per intent
+        train += [(q, i) for q, i in c["train"] if i == intent][:100]
+    train += c["oos_train"][:100]
+    val = [(q, i) for q, i in c["val"] if i in INTENTS] + c["oos_val"][:20]
+    return train, val
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One small real model (5 x 100 CLINC150 examples + 100 oos, USE only to stay fast), via the CLI."""
+    if not CLINC.is_file():
+        pytest.skip(f"CLINC150 not found at {CLINC}")
+    tmp = tmp_path_factory.mktemp("intents")
+    train, val = _clinc_subset()
+    examples = tmp / "examples.csv"
+    with examples.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "intent"])
+        w.writerows(train)
+    model_dir = tmp / "model"
+    r = runner.invoke(app, ["intents", "train", "--examples", str(examples), "--model-dir", str(model_dir),
+                            "--encoders", "use"])
+    assert r.exit_code == 0, r.output
+    return tmp, model_dir, val
+
+
+@needs_clinc
+def test_cli_round_trip_on_real_subset(trained):
+    tmp, model_dir, val = trained
+    queries = tmp / "queries.jsonl"
+    queries.write_text("".join(json.dumps({"id": n, "text": q}) + "\n" for n, (q, _) in enumerate(val)))
+    preds = tmp / "preds.jsonl"
+    r = runner.invoke(app, ["intents", "predict", "--model-dir", str(model_dir), "--input", str(queries),
+                            "--output", str(preds)])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in preds.read_text().splitlines()]
+    assert [row["id"] for row in rows] == list(range(len(val)))
+    assert all(0.0 <= row["confidence"] <= 1.0 for row in rows)
+    gold = np.array([i for _, i in val])
+    pred = np.array([row["intent"] for row in rows])
+    ins = gold != "oos"
+    assert np.mean(pred[ins] == gold[ins]) >= 0.85
+    assert np.mean(pred[~ins] == "oos") >= 0.5
+    assert set(pred) <= set(INTENTS) | {"oos"}
+
+
+@needs_clinc
+def test_jsonl_examples_without_oos_calibrate_a_threshold(tmp_path):
+    train, _ = _clinc_subset()
+    examples = tmp_path / "examples.jsonl"
+    examples.write_text("".join(json.dumps({"text": q, "intent": i}) + "\n" for q, i in train if i != "oos"))
+    r = runner.invoke(app, ["intents", "train", "--examples", str(examples), "--model-dir", str(tmp_path / "m"),
+                            "--encoders", "use"])
+    assert r.exit_code == 0, r.output
+    model = IntentModel.load(tmp_path / "m")
+    assert "oos" not in model.labels and model.threshold > 0.0
+    intents, conf = model.predict(["what is my account balance", "how tall is mount everest"])
+    assert intents[0] == "balance"
+
+
+@needs_clinc
+def test_chinese_queries_get_an_intent_or_oos(trained):
+    _, model_dir, _ = trained
+    model = IntentModel.load(model_dir)
+    queries = ["我的账户余额是多少", "请帮我冻结我的银行账户", "今天天气怎么样", ""]
+    intents, conf = model.predict(queries)
+    assert len(intents) == 4 and conf.shape == (4,)
+    assert set(intents) <= set(INTENTS) | {"oos"}
+    assert intents[0] in ("balance", "oos")
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(("content", "name", "field"), [
+    ("text,label_x\nhi,a\n", "ex.csv", "intent"),
+    ("words,intent\nhi,a\n", "ex.csv", "text"),
+    ("", "ex.csv", "--examples"),
+    ('{"text": "hi", "intent": "a"}\n{"text": "", "intent": "b"}\n', "ex.jsonl", "text (line 2)"),
+    ('{"text": "hi"}\n{"text": "yo", "intent": "b"}\n', "ex.jsonl", "intent (line 1)"),
+    ("not json\n", "ex.jsonl", "ex.jsonl line 1"),
+])
+def test_bad_examples_name_the_field(tmp_path, content, name, field):
+    with pytest.raises(BadInput) as exc:
+        load_examples(_write(tmp_path / name, content))
+    assert exc.value.field == field
+    assert "\n" not in str(exc.value)
+
+
+def test_cli_errors_are_one_line(tmp_path):
+    cases = [
+        (["intents", "train", "--examples", str(_write(tmp_path / "e.csv", "text\nhi\n")),
+          "--model-dir", str(tmp_path / "m")], "intent"),
+        (["intents", "predict", "--model-dir", str(tmp_path / "nope"), "--input",
+          str(_write(tmp_path / "q.jsonl", '{"text": "hi"}\n')), "--output", str(tmp_path / "p.jsonl")],
+         "--model-dir"),
+    ]
+    for args, field in cases:
+        r = subprocess.run([sys.executable, "-c", "from townsquare.cli import main; main()", *args],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and field in lines[0], r.stderr
