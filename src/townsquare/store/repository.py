@@ -180,16 +180,10 @@ class Store:
             return counts
         now = datetime.now(UTC).replace(tzinfo=None)
         table = PostRow.__table__
-        c = table.c
         with self.engine.begin() as conn:
             items = list(latest.items())
             for chunk in _chunks(items, 1_000):
-                found = conn.execute(
-                    select(c.platform, c.platform_id, c.content_hash).where(
-                        _keys_in(c, [k for k, _ in chunk])
-                    )
-                )
-                existing = {(plat, pid): h for plat, pid, h in found}
+                existing = self._content_hashes(conn, [k for k, _ in chunk])
                 rows = []
                 for (platform, pid), p in chunk:
                     author_key = author_ids.get((platform, p.author_id)) if p.author_id else None
@@ -229,6 +223,21 @@ class Store:
                     )
                     conn.execute(stmt, rows)
         return counts
+
+    def _content_hashes(self, conn, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        c = PostRow.__table__.c
+        if self._dialect != "sqlite":
+            found = conn.execute(select(c.platform, c.platform_id, c.content_hash).where(_keys_in(c, keys)))
+            return {(plat, pid): h for plat, pid, h in found}
+        out: dict[tuple[str, str], str] = {}
+        by_platform: dict[str, list[str]] = {}
+        for platform, pid in keys:
+            by_platform.setdefault(platform, []).append(pid)
+        for platform, ids in by_platform.items():  # straight to the driver, like the upsert (half the cost)
+            sql = (f"SELECT platform, platform_id, content_hash FROM posts WHERE platform = ? "
+                   f"AND platform_id IN ({', '.join('?' * len(ids))})")
+            out.update({(plat, pid): h for plat, pid, h in conn.exec_driver_sql(sql, (platform, *ids))})
+        return out
 
     def refresh_statistics(self) -> None:
         """Refresh PostgreSQL's planner statistics after bulk writes (a no-op on SQLite). Until a fresh table is
