@@ -23,9 +23,9 @@ def _progress(total: int | None, label: str, unit_bytes: bool) -> Progress:
 
 @app.command("analyze")
 def analyze(
-    input: Path | None = typer.Option(None, "--input", "-i", help="JSONL with `id`, `text` (optional `lang`); "
+    input: str | None = typer.Option(None, "--input", "-i", help="JSONL with `id`, `text` (optional `lang`); "
                                       "with --engine ray: a Parquet file, folder or glob."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Where to write: a JSONL file (a folder for ray)."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Where to write: a JSONL file (a folder for ray)."),
     store: bool = typer.Option(False, "--store", help="Analyse the posts in the store that have no analysis yet."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="With --store: at most this many posts."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray Data job)."),
@@ -53,9 +53,11 @@ def analyze(
     if engine == "ray":
         from townsquare.scale.analyze import analyze_parquet_with_ray
 
-        report = analyze_parquet_with_ray(str(input), str(output), address=address, workers=workers)
+        # Plain strings: Path would turn s3://bucket/x into s3:/bucket/x.
+        report = analyze_parquet_with_ray(input, output, address=address, workers=workers)
         typer.echo(f"analysed {report['rows']:,} rows into {output}")
         return
+    input, output = Path(input), Path(output)
     if not input.is_file():
         raise BadInput("--input", f"{input} is not a file", "give a JSONL file with `id` and `text` per line")
     from townsquare.understand.batch import analyze_file
