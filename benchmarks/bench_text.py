@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_text.py [--datasets ../shared/datasets]
 
 Data: TweetEval train+val texts of all tasks but stance (82,688 English tweets), ChnSentiCorp train+dev
-(10,800 Chinese reviews), the German/French/Spanish/other sentences written for tests/test_text_langid.py.
+(10,800 Chinese reviews), the German/French/Spanish/other sentences written for tests/test_langid.py.
 
 Measured on the 2-core dev machine while other jobs ran (load average 3 to 12, so speeds vary ~2x between
 runs; the first figure is the quieter run; batches of 10,000; texts/s):
@@ -41,9 +41,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # for the sentences written in tests/test_text_langid.py
+sys.path.insert(0, str(ROOT))  # for the sentences written in tests/test_langid.py
 
-from tests.test_text_langid import FRENCH, GERMAN, OTHER_LANGUAGES, SPANISH  # noqa: E402
+from tests.test_langid import FRENCH, GERMAN, OTHER_LANGUAGES, SPANISH  # noqa: E402
 
 from townsquare.text import (  # noqa: E402
     MinHashDeduper,
