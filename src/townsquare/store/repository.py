@@ -105,7 +105,8 @@ class Store:
         self.engine = engine or get_engine()
         self._dialect = self.engine.dialect.name
 
-    def _insert(self, table):
+    def insert(self, table):
+        """`INSERT` for this dialect, with `on_conflict_do_update`/`do_nothing` (SQLite and PostgreSQL alike)."""
         return (postgresql.insert if self._dialect == "postgresql" else sqlite.insert)(table)
 
     # ---- authors -------------------------------------------------------------------------------
@@ -130,7 +131,7 @@ class Store:
         table = AuthorRow.__table__
         with self.engine.begin() as conn:
             for chunk in _chunks(rows):
-                stmt = self._insert(table)
+                stmt = self.insert(table)
                 stmt = stmt.on_conflict_do_update(
                     index_elements=["platform", "platform_id"],
                     set_={c: stmt.excluded[c] for c in ("handle", "display_name", "followers", "bio", "extra")}
@@ -153,7 +154,7 @@ class Store:
             ]
             with self.engine.begin() as conn:
                 for chunk in _chunks(rows):
-                    conn.execute(self._insert(table).on_conflict_do_nothing(), chunk)
+                    conn.execute(self.insert(table).on_conflict_do_nothing(), chunk)
             found |= self.author_ids(missing)
         return found
 
@@ -216,7 +217,7 @@ class Store:
                     now_text = now.isoformat(" ", "microseconds")
                     conn.exec_driver_sql(_SQLITE_POST_UPSERT, [_sqlite_post_row(r, now_text) for r in rows])
                 elif rows:
-                    stmt = self._insert(table)
+                    stmt = self.insert(table)
                     cols = [k for k in rows[0] if k not in ("platform", "platform_id")]
                     stmt = stmt.on_conflict_do_update(
                         index_elements=["platform", "platform_id"], set_={k: stmt.excluded[k] for k in cols}
@@ -326,7 +327,7 @@ class Store:
         with self.engine.begin() as conn:
             for chunk in _chunks(rows):
                 # RETURNING counts what was really inserted on both dialects (executemany rowcount may be -1).
-                stmt = self._insert(table).on_conflict_do_nothing().returning(next(iter(table.primary_key)))
+                stmt = self.insert(table).on_conflict_do_nothing().returning(next(iter(table.primary_key)))
                 added += len(conn.execute(stmt, chunk).all())
         return added
 

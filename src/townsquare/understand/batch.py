@@ -168,8 +168,8 @@ def _save(store: Store, rows, emb: np.ndarray, stored: list[bool], results: list
         for i, r in enumerate(rows) if not stored[i]
     ]
     with store.engine.begin() as conn:
-        stmt = store._insert(AnalysisRow.__table__)
+        stmt = store.insert(AnalysisRow.__table__)
         conn.execute(stmt.on_conflict_do_update(
             index_elements=["post_id"], set_={k: stmt.excluded[k] for k in analyses[0] if k != "post_id"}), analyses)
         if vectors:
-            conn.execute(store._insert(EmbeddingRow.__table__).on_conflict_do_nothing(), vectors)
+            conn.execute(store.insert(EmbeddingRow.__table__).on_conflict_do_nothing(), vectors)
