@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -18,7 +19,7 @@ from townsquare.store import Store
 from townsquare.store.db import get_engine
 
 # Each module under routes/ exposes `router`; a later job adds its name here.
-ROUTERS = ["health", "posts", "overview", "keys", "understand"]
+ROUTERS = ["health", "posts", "overview", "keys", "understand", "listen"]
 
 DESCRIPTION = """Self-hosted language models for social media: listen, understand, recommend, create, respond.
 
@@ -62,10 +63,49 @@ def _add_docs(app: FastAPI) -> None:
                               redoc_favicon_url="/docs-assets/favicon.png", with_google_fonts=False)
 
 
+def _start_demo_replay(app: FastAPI):
+    import threading
+    from datetime import datetime
+
+    from townsquare.listen.queue import get_queue
+    from townsquare.listen.replay import replay_stored
+
+    since, until = (datetime.fromisoformat(x) for x in app.state.settings.demo_replay.split(","))
+    stop = threading.Event()
+    threading.Thread(target=replay_stored, args=(app.state.store, get_queue(app.state.settings.stream_url), since,
+                                                 until),
+                     kwargs={"stop": stop, "seconds_per_hour": app.state.settings.demo_replay_seconds_per_hour},
+                     name="townsquare-demo-replay",
+                     daemon=True).start()
+    return stop
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI):
+    """With `listen_consumer` on, the API process also consumes the stream and delivers webhooks (the embedded
+    deployment needs nothing else running; bigger ones add `townsquare listen consume` processes)."""
+    stops = []
+    if app.state.settings.listen_consumer:
+        from townsquare.listen.consumer import start_in_background
+        from townsquare.listen.notify import start_sender
+        from townsquare.listen.pipeline import ListenPipeline
+        from townsquare.listen.queue import get_queue
+
+        _, stop, _ = start_in_background(get_queue(app.state.settings.stream_url), ListenPipeline(app.state.store))
+        _, sender_stop = start_sender(app.state.store)
+        stops += [stop, sender_stop]
+        if app.state.settings.demo_replay:
+            stops.append(_start_demo_replay(app))
+    yield
+    for stop in stops:
+        stop.set()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """A new app on `settings` (default: the environment's). Opening the store migrates it if needed."""
     settings = settings or get_settings()
-    app = FastAPI(title="townsquare", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None)
+    app = FastAPI(title="townsquare", version=__version__, description=DESCRIPTION, docs_url=None, redoc_url=None,
+                  lifespan=_lifespan)
     app.state.settings = settings
     app.state.store = Store(get_engine(settings.resolved_database_url))
     app.state.keys = KeyStore(app.state.store)

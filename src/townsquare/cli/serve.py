@@ -59,13 +59,19 @@ def demo_admin_key(store: Store, data_dir: Path) -> str:
     return raw
 
 
-def load_demo_world(store: Store, data_dir: Path, posts: int | None) -> None:
-    """Load the sample world on first start; later starts find it (marker file + its posts) and skip it."""
-    from townsquare.world import WorldConfig, load_world
+def _demo_config(posts: int | None):
+    from townsquare.world import WorldConfig
 
     # A smaller world keeps about ten posts per author, so it stays a believable crowd.
-    cfg = WorldConfig(seed=7) if posts is None else WorldConfig(
+    return WorldConfig(seed=7) if posts is None else WorldConfig(
         seed=7, posts=posts, authors=max(20, min(3_000, posts // 10)))
+
+
+def load_demo_world(store: Store, data_dir: Path, posts: int | None) -> None:
+    """Load the sample world on first start; later starts find it (marker file + its posts) and skip it."""
+    from townsquare.world import load_world
+
+    cfg = _demo_config(posts)
     marker = data_dir / DEMO_WORLD_FILE
     wanted = json.dumps({"seed": cfg.seed, "posts": cfg.posts, "authors": cfg.authors, "platform": cfg.platform,
                          "store": store.engine.url.render_as_string(hide_password=True)}, sort_keys=True)
@@ -78,6 +84,19 @@ def load_demo_world(store: Store, data_dir: Path, posts: int | None) -> None:
     typer.echo(summary.line("loaded", "into the store"))
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text(wanted)
+
+
+def prepare_listen_demo(store: Store, posts: int | None) -> str:
+    """The Listen page's live crisis: count the watch's history now, replay the crisis once the server is up."""
+    from townsquare.listen.replay import prepare_demo
+
+    cfg = _demo_config(posts)
+    typer.echo("listen: counting the demo watch's history (the first start also analyses the posts) ...")
+    sys.stdout.flush()
+    since, until = prepare_demo(store, cfg.crisis_start)
+    typer.echo(f"listen: replaying {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC live — "
+               "the Acme crisis reaches the Listen page in about a minute")
+    return f"{since.isoformat()},{until.isoformat()}"
 
 
 @app.command("serve")
@@ -100,6 +119,8 @@ def serve(
              f"store: {store.engine.url.render_as_string(hide_password=True)}"]
     if demo:
         load_demo_world(store, Path(settings.data_dir), demo_posts)
+        os.environ["TOWNSQUARE_DEMO_REPLAY"] = prepare_listen_demo(store, demo_posts)
+        get_settings.cache_clear()
         raw = demo_admin_key(store, Path(settings.data_dir))
         lines += [f"posts in the store: {store.count_posts():,}",
                   f"admin key (local demo; also in {Path(settings.data_dir) / DEMO_KEY_FILE}): {raw}",

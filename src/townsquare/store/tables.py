@@ -140,3 +140,102 @@ class AnalysisRow(Base):
     result: Mapped[dict] = mapped_column(JSON)  # the whole record: scores, probabilities, PII spans, error
     analyzed_at: Mapped[datetime] = mapped_column(DateTime)
     __table_args__ = (Index("ix_analyses_sentiment", "sentiment"),)
+
+
+# --- listen: watches, their matches, per-bucket aggregates, detector states and alerts ---------------------------
+
+
+class WatchRow(Base):
+    """Something a team follows: keywords/hashtags/handles plus a description matched by embedding similarity."""
+
+    __tablename__ = "watches"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    keywords: Mapped[list] = mapped_column(JSON, default=list)
+    langs: Mapped[list] = mapped_column(JSON, default=list)  # empty = every language
+    description: Mapped[str] = mapped_column(Text, default="")  # what semantic matching compares posts with
+    similarity: Mapped[float] = mapped_column(Float)  # cosine threshold for a semantic match
+    minutes: Mapped[int] = mapped_column(Integer)  # the bucket the detectors watch
+    sensitivity: Mapped[float | None] = mapped_column(Float, nullable=True)  # detector threshold override
+    webhook_url: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class WatchMatchRow(Base):
+    """A post counted for a watch. The primary key makes counting idempotent: a redelivered post is not recounted."""
+
+    __tablename__ = "watch_matches"
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)  # the post's time
+    how: Mapped[str] = mapped_column(String(16))  # keyword | semantic
+    similarity: Mapped[float] = mapped_column(Float)
+    __table_args__ = (Index("ix_watch_matches_time", "watch_id", "created_at"),)
+
+
+class WatchBucketRow(Base):
+    """Counts of one watch in one time bucket (`minutes` long, starting at `start`)."""
+
+    __tablename__ = "watch_buckets"
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    volume: Mapped[int] = mapped_column(Integer, default=0)
+    negative: Mapped[int] = mapped_column(Integer, default=0)
+    neutral: Mapped[int] = mapped_column(Integer, default=0)
+    positive: Mapped[int] = mapped_column(Integer, default=0)
+    reach: Mapped[int] = mapped_column(BigInteger, default=0)  # sum of the authors' followers
+
+
+class WatchBucketKeyRow(Base):
+    """Top-N material of a bucket: counts per term, hashtag or author (`value` = the author's reach)."""
+
+    __tablename__ = "watch_bucket_keys"
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True)
+    minutes: Mapped[int] = mapped_column(Integer, primary_key=True)
+    start: Mapped[datetime] = mapped_column(DateTime, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)  # term | hashtag | author
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class DetectorStateRow(Base):
+    """Where a watch's detector has got to: the last bucket it scored and its state, so any consumer can go on."""
+
+    __tablename__ = "detector_states"
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(16), primary_key=True)  # volume | negative
+    minutes: Mapped[int] = mapped_column(Integer)
+    last_start: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    state: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    watch_id: Mapped[int] = mapped_column(ForeignKey("watches.id", ondelete="CASCADE"))
+    metric: Mapped[str] = mapped_column(String(16))
+    minutes: Mapped[int] = mapped_column(Integer)
+    bucket_start: Mapped[datetime] = mapped_column(DateTime)
+    value: Mapped[float] = mapped_column(Float)
+    expected: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    explanation: Mapped[dict] = mapped_column(JSON, default=dict)
+    webhook_status: Mapped[str] = mapped_column(String(16), default="none")  # none | pending | sent | failed
+    webhook_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    webhook_next_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    webhook_error: Mapped[str] = mapped_column(Text, default="")
+    __table_args__ = (
+        UniqueConstraint("watch_id", "metric", "minutes", "bucket_start", name="uq_alerts_bucket"),
+        Index("ix_alerts_webhook", "webhook_status", "webhook_next_at"),
+    )
+
+
+class StreamStateRow(Base):
+    """The stream's event-time watermark: the newest post time seen, which closes buckets."""
+
+    __tablename__ = "stream_state"
+    key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime)

@@ -134,23 +134,31 @@ def analyze_store(store: Store, analyzer: Analyzer | None = None, *, limit: int 
             rows = conn.execute(q).all()
         if not rows:
             break
-        texts = [r.text for r in rows]
-        stored = [r.vector is not None for r in rows]
-        missing = [i for i, s in enumerate(stored) if not s]
-        fresh = analyzer.embed([texts[i] for i in missing]) if missing else None  # embed once: only the new
-        dim = fresh.shape[1] if fresh is not None else len(rows[0].vector) // 4
-        emb = np.empty((len(rows), dim), dtype=np.float32)
-        for i, r in enumerate(rows):
-            if stored[i]:
-                emb[i] = np.frombuffer(r.vector, dtype=np.float32)
-        if missing:
-            emb[missing] = fresh
-        results = analyzer.analyze_embedded(texts, emb, [r.lang for r in rows])
-        _save(store, rows, emb, stored, results, version, model)
+        analyze_rows(store, rows, analyzer, version)
         done += len(rows)
         if on_progress:
             on_progress(len(rows))
     return {"analysed": done, "version": version}
+
+
+def analyze_rows(store: Store, rows, analyzer: Analyzer, version: str | None = None) -> tuple[np.ndarray, list[dict]]:
+    """Analyse rows with `id`, `text`, `lang` and `vector` (the stored embedding or None), store the results and
+    the new embeddings, and return (embeddings, results). Stored embeddings are reused, never recomputed."""
+    version, model = version or heads_version(), analyzer.embedder.name
+    texts = [r.text for r in rows]
+    stored = [r.vector is not None for r in rows]
+    missing = [i for i, s in enumerate(stored) if not s]
+    fresh = analyzer.embed([texts[i] for i in missing]) if missing else None  # embed once: only the new
+    dim = fresh.shape[1] if fresh is not None else len(rows[0].vector) // 4
+    emb = np.empty((len(rows), dim), dtype=np.float32)
+    for i, r in enumerate(rows):
+        if stored[i]:
+            emb[i] = np.frombuffer(r.vector, dtype=np.float32)
+    if missing:
+        emb[missing] = fresh
+    results = analyzer.analyze_embedded(texts, emb, [r.lang for r in rows])
+    _save(store, rows, emb, stored, results, version, model)
+    return emb, results
 
 
 def _save(store: Store, rows, emb: np.ndarray, stored: list[bool], results: list[dict], version: str,

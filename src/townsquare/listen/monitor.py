@@ -1,0 +1,185 @@
+"""Scoring closed buckets per watch and raising alerts.
+
+A bucket is closed once the stream's watermark (the newest post time seen) is past its end plus `LATENESS`; each
+closed bucket is scored exactly once, in time order, by the watch's detector for each metric (volume, negative
+volume). The detector's state lives in `detector_states`, updated in the same transaction as the alerts, under a
+row lock on PostgreSQL — so whichever consumer gets there first scores a bucket, and none scores it twice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from sqlalchemy import select
+
+from townsquare.listen.aggregate import bucket_start
+from townsquare.listen.watches import Watch, list_watches
+from townsquare.store import Store
+from townsquare.store.tables import AlertRow, DetectorStateRow, StreamStateRow, WatchBucketRow
+
+METRICS = ("volume", "negative")
+LATENESS = timedelta(minutes=2)  # posts may arrive this late and still count in the bucket's score
+DETECTOR = "default"
+BASELINE = 24  # buckets behind an alert that define "normal" for the explanation
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _detector(watch: Watch, state: dict | None):
+    from townsquare.listen.detect import get_detector
+
+    params = {"threshold": watch.sensitivity} if watch.sensitivity is not None else {}
+    det = get_detector(state.get("name", DETECTOR) if state else DETECTOR, **params)
+    if state and state.get("detector"):
+        det.from_state(state["detector"])
+    return det
+
+
+def advance(store: Store, *, on_alert: Callable[[int], None] | None = None, explain: bool = True) -> list[int]:
+    """Score every bucket that closed since the last call, for every watch and metric; return new alert ids."""
+    with store.engine.connect() as conn:
+        mark = conn.execute(select(StreamStateRow.__table__.c.at)
+                            .where(StreamStateRow.__table__.c.key == "watermark")).scalar()
+    if mark is None:
+        return []
+    raised: list[int] = []
+    for watch in list_watches(store):
+        closed_before = bucket_start(mark - LATENESS, watch.minutes)  # buckets starting earlier are closed
+        for metric in METRICS:
+            raised += _advance_one(store, watch, metric, closed_before)
+    if explain and raised:
+        from townsquare.listen.explain import explain_alert
+
+        for alert_id in raised:
+            try:
+                explain_alert(store, alert_id)
+            except Exception as exc:  # noqa: BLE001 - the alert stands even if its explanation failed
+                _store_explanation(store, alert_id, {"error": f"explanation failed: {type(exc).__name__}: {exc}"})
+    if on_alert:
+        for alert_id in raised:
+            on_alert(alert_id)
+    return raised
+
+
+def _advance_one(store: Store, watch: Watch, metric: str, closed_before: datetime) -> list[int]:
+    s, b = DetectorStateRow.__table__, WatchBucketRow.__table__
+    step = timedelta(minutes=watch.minutes)
+    raised: list[int] = []
+    with store.engine.begin() as conn:
+        q = select(s).where(s.c.watch_id == watch.id, s.c.metric == metric)
+        if store.engine.dialect.name != "sqlite":
+            q = q.with_for_update()
+        row = conn.execute(q).first()
+        if row is not None and row.minutes != watch.minutes:
+            row = None  # the watch's bucket size changed: start again
+        last = row.last_start if row is not None else None
+        if last is not None and last + step >= closed_before:
+            return []
+        first_bucket = conn.execute(select(b.c.start).where(b.c.watch_id == watch.id, b.c.minutes == watch.minutes)
+                                    .order_by(b.c.start).limit(1)).scalar()
+        if first_bucket is None:
+            return []
+        start = last + step if last is not None else first_bucket
+        if start >= closed_before:
+            return []
+        values = dict(conn.execute(select(b.c.start, b.c[metric]).where(
+            b.c.watch_id == watch.id, b.c.minutes == watch.minutes, b.c.start >= start,
+            b.c.start < closed_before)).all())
+        det = _detector(watch, row.state if row is not None else None)
+        history = list((row.state or {}).get("recent", [])) if row is not None else []
+        at = start
+        while at < closed_before:
+            value = float(values.get(at, 0))
+            score, fired = det.alert_one(at, value)  # the detector's own alert rule (threshold + hold-off)
+            expected = _median(history) if history else 0.0
+            if fired and _significant(value, history) and _quiet(conn, watch, metric, at, step):
+                alert = AlertRow.__table__.insert().values(
+                    watch_id=watch.id, metric=metric, minutes=watch.minutes, bucket_start=at, value=value,
+                    expected=expected, score=float(score), created_at=_now(), explanation={},
+                    webhook_status="pending" if watch.webhook_url else "none",
+                    webhook_next_at=_now() if watch.webhook_url else None, webhook_error="")
+                raised.append(conn.execute(alert.returning(AlertRow.__table__.c.id)).scalar())
+            history = (history + [value])[-BASELINE:]
+            at += step
+        state = {"name": DETECTOR, "detector": _jsonable(det.to_state()), "recent": history}
+        values_ = dict(watch_id=watch.id, metric=metric, minutes=watch.minutes, last_start=at - step, state=state)
+        stmt = store.insert(s).values(**values_)
+        conn.execute(stmt.on_conflict_do_update(index_elements=["watch_id", "metric"],
+                                                set_={k: stmt.excluded[k] for k in ("minutes", "last_start",
+                                                                                    "state")}))
+    return raised
+
+
+QUIET_BUCKETS = 6  # one alert per watch and metric per this many buckets: a burst is one incident
+
+
+def _quiet(conn, watch: Watch, metric: str, at: datetime, step: timedelta) -> bool:
+    a = AlertRow.__table__.c
+    recent = conn.execute(select(a.id).where(a.watch_id == watch.id, a.metric == metric,
+                                             a.bucket_start > at - QUIET_BUCKETS * step,
+                                             a.bucket_start <= at).limit(1)).first()
+    return recent is None
+
+
+def _store_explanation(store: Store, alert_id: int, explanation: dict) -> None:
+    t = AlertRow.__table__
+    with store.engine.begin() as conn:
+        conn.execute(t.update().where(t.c.id == alert_id).values(explanation=explanation))
+
+
+def _jsonable(state: dict) -> dict:
+    return orjson.loads(orjson.dumps(state, default=list, option=orjson.OPT_SERIALIZE_NUMPY))
+
+
+COUNT_P = 1e-3  # a bucket's count must also be this unlikely under a Poisson rate of the recent mean
+
+
+def _significant(value: float, history: list[float]) -> bool:
+    """Counts are small numbers: 3 posts after a run of zeros is a jump for a detector but not news. Require
+    the count to be improbable under a Poisson rate of the last buckets' mean (at least 0.5 a bucket)."""
+    lam = max(sum(history) / len(history), 0.5) if history else 0.5
+    k = int(value)
+    if k <= lam:
+        return False
+    term = cdf = math.exp(-lam)
+    for i in range(1, k):
+        term *= lam / i
+        cdf += term
+    return 1.0 - cdf < COUNT_P
+
+
+def _median(values: list[float]) -> float:
+    s = sorted(values)
+    n = len(s)
+    return float(s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2)
+
+
+def list_alerts(store: Store, watch_id: int | None = None, *, after_id: int = 0, limit: int = 50) -> list[dict]:
+    a = AlertRow.__table__.c
+    q = select(AlertRow.__table__).where(a.id > after_id)
+    if watch_id is not None:
+        q = q.where(a.watch_id == watch_id)
+    q = q.order_by(a.id.desc() if not after_id else a.id).limit(limit)
+    with store.engine.connect() as conn:
+        return [alert_dict(r) for r in conn.execute(q)]
+
+
+def get_alert(store: Store, alert_id: int) -> dict | None:
+    with store.engine.connect() as conn:
+        r = conn.execute(select(AlertRow.__table__).where(AlertRow.__table__.c.id == alert_id)).first()
+    return alert_dict(r) if r else None
+
+
+def alert_dict(r) -> dict:
+    def iso(t):
+        return t.isoformat() + "Z" if t else None
+
+    return {"id": r.id, "watch_id": r.watch_id, "metric": r.metric, "minutes": r.minutes,
+            "bucket_start": iso(r.bucket_start), "value": r.value, "expected": r.expected,
+            "score": round(r.score, 4), "created_at": iso(r.created_at), "explanation": r.explanation or {},
+            "webhook": {"status": r.webhook_status, "attempts": r.webhook_attempts, "error": r.webhook_error}}

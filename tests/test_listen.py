@@ -1,0 +1,149 @@
+"""Listen end to end on a real (small) sample world: watches, matching, exactly-once counting, detection of the
+scripted crisis, explanations — on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.pg import fresh_postgres_database
+from townsquare.errors import BadInput
+from townsquare.listen.aggregate import series
+from townsquare.listen.monitor import list_alerts
+from townsquare.listen.pipeline import ListenPipeline, message
+from townsquare.listen.watches import Matcher, Watch, add_watch, check_watch, list_watches, remove_watch
+from townsquare.store import Store
+from townsquare.store.db import get_engine
+from townsquare.store.tables import WatchBucketRow, WatchMatchRow
+from townsquare.world import WorldConfig, crisis_window, iter_hours
+
+WORLD = WorldConfig(posts=5_000, days=10, authors=500, crisis_day=7, crisis_share=0.04)  # a clear crisis: 200 posts
+KEYWORDS = ["Acme Phone", "#AcmePhone", "acme手机", "Acme"]
+
+
+def _messages(cfg: WorldConfig) -> list[dict]:
+    return [message({"id": p.platform_id, "platform": p.platform, "text": p.text, "author": p.author_id,
+                     "created_at": p.created_at.isoformat()})
+            for hb in iter_hours(cfg, interactions=False) for p in hb.posts]
+
+
+def _run(store: Store, msgs: list[dict], batch: int = 500) -> ListenPipeline:
+    pipe = ListenPipeline(store)
+    for i in range(0, len(msgs), batch):
+        pipe.process(msgs[i:i + batch])
+    return pipe
+
+
+def _volume(store: Store, watch_id: int, minutes: int) -> int:
+    t = WatchBucketRow.__table__.c
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.sum(t.volume)).where(t.watch_id == watch_id, t.minutes == minutes)).scalar()
+
+
+def _matches(store: Store, watch_id: int) -> int:
+    t = WatchMatchRow.__table__.c
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).where(t.watch_id == watch_id)).scalar()
+
+
+@pytest.fixture(scope="module")
+def world_messages():
+    return _messages(WORLD)
+
+
+def test_watch_input_errors_name_the_field_and_the_fix():
+    for watch, field in [(Watch(name=""), "name"), (Watch(name="x", langs=["fr"]), "langs"),
+                         (Watch(name="x", minutes=7), "minutes"), (Watch(name="x", similarity=1.5), "similarity"),
+                         (Watch(name="x", webhook_url="ftp://x"), "webhook_url"),
+                         (Watch(name="x", sensitivity=2.0), "sensitivity")]:
+        with pytest.raises(BadInput) as err:
+            check_watch(watch)
+        assert str(err.value).startswith(field + ":") and "—" in str(err.value)
+    assert check_watch(Watch(name=" Acme ")).keywords == ["Acme"]  # the name is the default keyword
+
+
+def test_keywords_match_hashtags_handles_width_and_chinese_and_respect_languages():
+    import numpy as np
+
+    w = Watch(name="Acme Phone", keywords=["Acme Phone", "acme手机", "@acme_support"], langs=["en", "zh"], id=1)
+    m = Matcher([w], np.ones((1, 4), np.float32))
+    texts = ["Loving my #AcmePhone", "ＡＣＭＥ ＰＨＯＮＥ is hot", "我的acme手机发烫了", "thanks @Acme_Support!",
+             "acmephones are great", "Acme Phonebook", "the acme phone", "Acme Phone review", "nothing here"]
+    langs = ["en", "en", "zh", "en", "en", "en", "en", "fr", "en"]
+    emb = np.array([[1, 0, 0, 0]] * len(texts), np.float32)  # orthogonal to the watch: no semantic matches
+    emb[:, 0] = 0
+    emb[:, 1] = 1
+    found = {x.index for x in m.match(texts, langs, [""] * len(texts), emb)}
+    assert found == {0, 1, 2, 3, 6}  # not "acmephones"/"Phonebook" (word boundaries), not French, not "nothing"
+
+
+def test_semantic_matching_finds_a_post_that_only_describes_the_product():
+    from townsquare.understand.batch import get_analyzer
+
+    embed = get_analyzer().embed
+    w = Watch(name="Acme Phone", keywords=["Acme Phone"], description="smartphone battery overheating while charging",
+              similarity=0.5, id=1)
+    m = Matcher([w], embed([w.semantic_text]))
+    texts = ["my new smartphone gets dangerously hot when I charge the battery", "lovely sunset at the beach"]
+    found = m.match(texts, ["en", "en"], ["", ""], embed(texts))
+    assert [(x.index, x.how) for x in found] == [(0, "semantic")]
+
+
+def _check_world(store: Store, msgs: list[dict]) -> None:
+    watch = add_watch(store, Watch(name="Acme Phone", keywords=KEYWORDS, similarity=0.99, minutes=60))
+    bad = [message({"id": "bad-1", "text": "no author and no time"}), {"format": "nope", "record": {}},
+           message("not an object")]
+    _run(store, msgs[:2000] + bad + msgs[2000:])
+    matched = _matches(store, watch.id)
+    assert matched > 50
+    for minutes in (1, 5, 60):  # every granularity counts each matched post once
+        assert _volume(store, watch.id, minutes) == matched
+    assert store.count_quarantine() == 3  # nothing lost: the bad messages are kept with their reasons
+
+    # Redelivery (a consumer died before acking): everything again, nothing counted twice, no new alerts.
+    alerts_before = list_alerts(store, watch.id)
+    _run(store, msgs[1000:3000], batch=250)
+    assert _matches(store, watch.id) == matched and _volume(store, watch.id, 60) == matched
+    assert len(list_alerts(store, watch.id)) == len(alerts_before)
+
+    # The scripted crisis is detected within hours of its start, on the negative-volume metric or volume.
+    start, _ = crisis_window(WORLD)
+    start = start.replace(tzinfo=None)
+    hits = [a for a in alerts_before
+            if start <= _parse(a["bucket_start"]) <= start + timedelta(hours=6)]
+    assert hits, f"no alert near the crisis at {start}: {[a['bucket_start'] for a in alerts_before]}"
+    false = [a for a in alerts_before if not start - timedelta(hours=1) <= _parse(a["bucket_start"])
+             <= start + timedelta(hours=30)]
+    assert len(false) <= 2, f"too many alerts outside the crisis: {[a['bucket_start'] for a in false]}"
+
+    e = hits[0]["explanation"]
+    assert 1 <= len(e["clusters"]) <= 5 and sum(c["posts"] for c in e["clusters"]) == e["posts"]
+    assert all(c["examples"] and c["keywords"] for c in e["clusters"])
+    assert not {k.lower() for c in e["clusters"] for k in c["keywords"]} & {"acme", "phone"}  # the watch's words
+    assert e["summary"]["method"] in ("extractive", "llm") and e["summary"]["text"]
+    assert e["draft"]["text"] and e["draft"]["language"] in ("en", "zh")
+    assert set(e["languages"]) <= {"en", "zh", "other"}
+    rows = series(store, watch.id, 60)
+    assert max(r["volume"] for r in rows) >= 5 and sum(r["volume"] for r in rows) == matched
+
+
+def _parse(iso: str):
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso.rstrip("Z"))
+
+
+def test_world_on_sqlite_counts_once_and_detects_the_crisis(tmp_store, world_messages):
+    _check_world(tmp_store, world_messages)
+    watch = list_watches(tmp_store)[0]
+    assert remove_watch(tmp_store, watch.name) and _matches(tmp_store, watch.id) == 0
+
+
+@pytest.mark.postgres
+def test_world_on_postgresql_counts_once_and_detects_the_crisis(world_messages):
+    with fresh_postgres_database() as url:
+        store = Store(get_engine(url))
+        _check_world(store, world_messages)
+        store.engine.dispose()
