@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str = ""  # empty -> sqlite file under data_dir
     stream_url: str = "memory://"  # or redis://host:port/0
+    stream_key: str = "townsquare:posts"  # the Redis Stream's key (its consumer group is "listen")
     demo_replay: str = ""  # "START,END" (ISO UTC): the API replays these stored posts into the stream (the demo)
     demo_replay_seconds_per_hour: float = 2.0  # replay speed: wall seconds per hour of posts
     listen_consumer: bool = True  # the API process also consumes the stream (more: `townsquare listen consume`)

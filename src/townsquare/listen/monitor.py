@@ -9,10 +9,10 @@ row lock on PostgreSQL — so whichever consumer gets there first scores a bucke
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-import orjson
 from sqlalchemy import select
 
 from townsquare.listen.aggregate import bucket_start
@@ -36,7 +36,7 @@ def _detector(watch: Watch, state: dict | None):
     params = {"threshold": watch.sensitivity} if watch.sensitivity is not None else {}
     det = get_detector(state.get("name", DETECTOR) if state else DETECTOR, **params)
     if state and state.get("detector"):
-        det.from_state(state["detector"])
+        det.from_state(_unjson(state["detector"]))
     return det
 
 
@@ -95,7 +95,10 @@ def _advance_one(store: Store, watch: Watch, metric: str, closed_before: datetim
         at = start
         while at < closed_before:
             value = float(values.get(at, 0))
-            score, fired = det.alert_one(at, value)  # the detector's own alert rule (threshold + hold-off)
+            # The detector's score with its threshold; its own hold-off is replaced by the count test and the
+            # quiet rule below, which only count alerts that were raised (a blocked jump must not mute a crisis).
+            score = det.score_one(at, value)
+            fired = score >= det.threshold
             expected = _median(history) if history else 0.0
             if fired and _significant(value, history) and _quiet(conn, watch, metric, at, step):
                 alert = AlertRow.__table__.insert().values(
@@ -132,8 +135,28 @@ def _store_explanation(store: Store, alert_id: int, explanation: dict) -> None:
         conn.execute(t.update().where(t.c.id == alert_id).values(explanation=explanation))
 
 
-def _jsonable(state: dict) -> dict:
-    return orjson.loads(orjson.dumps(state, default=list, option=orjson.OPT_SERIALIZE_NUMPY))
+def _jsonable(value):
+    """Detector state as strict JSON (PostgreSQL's json type has no Infinity/NaN): non-finite floats become
+    the strings "inf", "-inf", "nan"; deques and tuples become lists."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, deque)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays
+        return _jsonable(value.tolist())
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    return value
+
+
+def _unjson(value):
+    if isinstance(value, dict):
+        return {k: _unjson(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_unjson(v) for v in value]
+    if value in ("inf", "-inf", "nan"):
+        return float(value)
+    return value
 
 
 COUNT_P = 1e-3  # a bucket's count must also be this unlikely under a Poisson rate of the recent mean

@@ -173,15 +173,16 @@ _memory_lock = threading.Lock()
 def get_queue(url: str | None = None) -> StreamQueue:
     """The Redis stream named by `url` (default: TOWNSQUARE_STREAM_URL), else this process's in-process queue."""
     global _memory
-    if url is None:
-        from townsquare.config import get_settings
+    from townsquare.config import get_settings
 
-        url = get_settings().stream_url
+    settings = get_settings()
+    if url is None:
+        url = settings.stream_url
     if url and url != "memory://":
         if not url.startswith(("redis://", "rediss://", "unix://")):
             raise BadInput("TOWNSQUARE_STREAM_URL", f"{url!r} is not a Redis URL",
                            "use redis://host:6379/0, or memory:// for the in-process queue")
-        return RedisQueue(url)
+        return RedisQueue(url, key=settings.stream_key)
     with _memory_lock:
         if _memory is None:
             _memory = MemoryQueue()
