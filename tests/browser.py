@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -169,3 +169,60 @@ class Browser:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get_json(url: str, key: str | None = None) -> dict:
+    req = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+
+
+@contextmanager
+def serve_demo(tmp_path: Path, posts: int, env: dict[str, str] | None = None):
+    """`townsquare serve --demo --demo-posts N` on a free loopback port; yields (base URL, admin key)."""
+    import re
+
+    from tests.conftest import TOWNSQUARE_BIN
+
+    port = _free_port()
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [str(TOWNSQUARE_BIN), "serve", "--demo", "--demo-posts", str(posts), "--host", "127.0.0.1",
+             "--port", str(port)],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 240
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"serve exited with {proc.returncode}:\n{log_path.read_text()}")
+            try:
+                if get_json(f"{base}/health")["status"] == "ok":
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"serve did not answer /health within 240 s:\n{log_path.read_text()}")
+            time.sleep(0.25)
+        output = log_path.read_text()
+        key = re.search(r"admin key \(local demo.*\): (ts_\S+)", output)
+        assert key, f"the demo printed no admin key:\n{output}"
+        assert f"dashboard, signed in: {base}/#key={key.group(1)}" in output
+        yield base, key.group(1)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

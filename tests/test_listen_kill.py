@@ -16,7 +16,7 @@ from tests.conftest import TOWNSQUARE_BIN
 from tests.pg import fresh_postgres_database
 from townsquare.listen.pipeline import message
 from townsquare.listen.queue import RedisQueue
-from townsquare.listen.watches import Watch, _pattern, add_watch, fold
+from townsquare.listen.watches import Watch, add_watch, fold, keyword_pattern
 from townsquare.store import Store
 from townsquare.store.db import get_engine
 from townsquare.store.tables import PostRow, WatchBucketRow, WatchMatchRow
@@ -44,7 +44,7 @@ def test_killing_a_consumer_mid_stream_loses_nothing_and_counts_nothing_twice(tm
         keywords = ["Acme", "acme手机", "#AcmePhone"]
         watch = add_watch(store, Watch(name="Acme", keywords=keywords, similarity=1.0, minutes=5))
         posts = list(iter_posts(WorldConfig(posts=POSTS, authors=300, days=5, seed=3)))
-        pattern = _pattern(keywords)
+        pattern = keyword_pattern(keywords)
         expected = sum(1 for p in posts if pattern.search(fold(p.text)))  # keyword-only watch: known answer
         assert expected > 20
         queue.publish([message({"id": p.platform_id, "platform": p.platform, "text": p.text, "author": p.author_id,

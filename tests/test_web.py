@@ -5,17 +5,12 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.browser import Browser, require_chromium
-from tests.conftest import TOWNSQUARE_BIN
+from tests.browser import Browser, get_json, require_chromium, serve_demo
 from townsquare.api import create_app
 from townsquare.web import PAGES, STATIC_DIR
 
@@ -43,55 +38,14 @@ def test_the_shell_is_public_self_contained_and_one_module_per_page(tmp_store, s
             assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", path.read_text()), path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _get(url: str, key: str | None = None) -> dict:
-    req = urllib.request.Request(url, headers={"X-API-Key": key} if key else {})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return json.load(r)
+_get = get_json
 
 
 @pytest.fixture
 def demo_server(tmp_path, settings_env):
     """`townsquare serve --demo` on a free loopback port and a fresh data dir; yields (base URL, admin key)."""
-    port = _free_port()
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [str(TOWNSQUARE_BIN), "serve", "--demo", "--demo-posts", str(DEMO_POSTS), "--host", "127.0.0.1",
-             "--port", str(port)],
-            stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy(),
-        )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if _get(f"{base}/health")["status"] == "ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not answer /health within 180 s:\n{log_path.read_text()}")
-            time.sleep(0.25)
-        output = log_path.read_text()
-        key = re.search(r"admin key \(local demo.*\): (ts_\S+)", output)
-        assert key, f"the demo printed no admin key:\n{output}"
-        assert f"dashboard, signed in: {base}/#key={key.group(1)}" in output
-        yield base, key.group(1)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve_demo(tmp_path, DEMO_POSTS) as server:
+        yield server
 
 
 @pytest.mark.browser

@@ -63,8 +63,10 @@ def _demo_config(posts: int | None):
     from townsquare.world import WorldConfig
 
     # A smaller world keeps about ten posts per author, so it stays a believable crowd.
+    # ... and a crisis of at least ~150 posts, so the Listen page has something to detect.
     return WorldConfig(seed=7) if posts is None else WorldConfig(
-        seed=7, posts=posts, authors=max(20, min(3_000, posts // 10)))
+        seed=7, posts=posts, authors=max(20, min(3_000, posts // 10)),
+        crisis_share=min(0.05, max(0.01, 150 / posts)))
 
 
 def load_demo_world(store: Store, data_dir: Path, posts: int | None) -> None:

@@ -133,7 +133,7 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).lower()
 
 
-def _pattern(keywords: list[str]) -> re.Pattern:
+def keyword_pattern(keywords: list[str]) -> re.Pattern:
     variants: set[str] = set()
     for k in keywords:
         k = fold(k).lstrip("#@")
@@ -163,7 +163,7 @@ class Matcher:
 
     def __init__(self, watches: list[Watch], watch_vectors: np.ndarray):
         self.watches = watches
-        self._patterns = [_pattern(w.keywords) for w in watches]
+        self._patterns = [keyword_pattern(w.keywords) for w in watches]
         self._vectors = _unit(watch_vectors) if len(watches) else np.zeros((0, 1), np.float32)
 
     def match(self, texts: list[str], langs: list[str | None], handles: list[str],

@@ -66,7 +66,7 @@ function alertDetail(a, watchName) {
     h("ul", { class: "clusters" }, (e.clusters || []).map((c) => h("li", { class: "cluster" },
       h("div", { class: "post-meta" }, h("b", {}, c.label), h("span", { class: "badge" }, `${c.posts} posts`)),
       h("ul", { class: "posts" }, c.examples.map((p) => h("li", { class: "post" },
-        h("div", { class: "post-meta" }, `@${p.author || "?"}`, fmt.time(p.created_at)),
+        h("div", { class: "post-meta" }, h("span", {}, `@${p.author || "?"}`), h("span", {}, fmt.time(p.created_at))),
         h("p", { class: "post-text" }, p.text))))))),
     h("p", { class: "muted" }, "Languages: ",
       Object.entries(e.languages || {}).map(([k, v]) => `${languageName(k)} ${Math.round(v * 100)}%`).join(", ")),
