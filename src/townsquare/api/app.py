@@ -19,7 +19,7 @@ from townsquare.store import Store
 from townsquare.store.db import get_engine
 
 # Each module under routes/ exposes `router`; a later job adds its name here.
-ROUTERS = ["health", "posts", "overview", "keys", "understand", "listen"]
+ROUTERS = ["health", "posts", "overview", "keys", "understand", "listen", "create"]
 
 DESCRIPTION = """Self-hosted language models for social media: listen, understand, recommend, create, respond.
 

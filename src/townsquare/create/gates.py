@@ -1,0 +1,84 @@
+"""The checks every candidate passes before anyone sees it as usable: platform limit, language, toxicity,
+PII, tone, hashtags, emptiness and duplicates. Each failure is a reason a person can read.
+
+The understand models do the judging, in one batched pass over all candidates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+TOXICITY_MAX = 0.5
+POSITIVE_TONES = {"joy", "optimism", "positive", "friendly", "excited", "enthusiastic", "warm", "celebratory"}
+CALM_TONES = {"neutral", "informative", "calm", "professional", "apologetic", "empathetic", "reassuring"}
+NEGATIVE_MAX = 0.6  # a positive or calm tone rejects candidates the sentiment head finds this negative
+_HASHTAG = re.compile(r"(?<![\w#])#\w+")
+_SENTENCE_END = re.compile(r"[.!?。！？…]")
+
+
+@dataclass
+class Checked:
+    text: str
+    passed: bool = True
+    reasons: list[str] = field(default_factory=list)
+    analysis: dict = field(default_factory=dict)
+
+    def reject(self, reason: str) -> None:
+        self.passed = False
+        self.reasons.append(reason)
+
+
+def fit_to_limit(text: str, limit: int) -> str | None:
+    """The text if it fits; else cut at the last sentence end inside the limit; None when no clean cut exists."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    ends = [m.end() for m in _SENTENCE_END.finditer(head)]
+    if ends and ends[-1] >= limit * 0.5:
+        return head[:ends[-1]].rstrip()
+    return None
+
+
+def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags: bool | None,
+          platform: str, analyzer) -> list[Checked]:
+    out = [Checked(t) for t in texts]
+    for c in out:
+        fitted = fit_to_limit(c.text, limit)
+        if fitted is None:
+            c.reject(f"length: {len(c.text)} characters, over {platform}'s {limit}-character limit")
+        else:
+            c.text = fitted
+        if not c.text.strip():
+            c.reject("empty: the model wrote nothing usable")
+        elif c.text.lstrip().startswith("###") or "\n###" in c.text:
+            c.reject("format: the model wrote prompt fields, not a post")
+    results = analyzer.analyze([c.text or " " for c in out])
+    seen: dict[str, int] = {}
+    for i, (c, r) in enumerate(zip(out, results, strict=True)):
+        c.analysis = {k: r.get(k) for k in ("lang", "sentiment", "toxicity", "offensive", "hate", "pii")}
+        if r.get("error"):
+            c.reject(f"analysis: {r['error']}")
+            continue
+        if r["lang"] != lang and c.text.strip():
+            c.reject(f"language: written in {r['lang']}, asked for {lang}")
+        if r["toxicity"] >= TOXICITY_MAX:
+            c.reject(f"toxicity: {r['toxicity']:.0%} likely offensive or hateful")
+        if r["pii"]:
+            kinds = ", ".join(sorted({p["kind"] for p in r["pii"]}))
+            c.reject(f"pii: contains personal data ({kinds})")
+        negative = r["sentiment"]["scores"]["negative"]
+        wanted = (tone or "").lower()
+        if (wanted in POSITIVE_TONES or wanted in CALM_TONES) and negative >= NEGATIVE_MAX:
+            c.reject(f"tone: reads negative ({negative:.0%}), asked for {tone}")
+        if wanted in POSITIVE_TONES and r["sentiment"]["label"] != "positive" and negative >= 0.4:
+            c.reject(f"tone: not {tone} (sentiment {r['sentiment']['label']})")
+        tags = _HASHTAG.findall(c.text)
+        if hashtags is False and tags:
+            c.reject(f"hashtags: has {', '.join(tags[:3])}, asked for none")
+        key = re.sub(r"\W+", "", c.text.lower())
+        if key and key in seen:
+            c.reject(f"duplicate: same as candidate {seen[key] + 1}")
+        else:
+            seen.setdefault(key, i)
+    return out
