@@ -100,7 +100,7 @@ def _advance_one(store: Store, watch: Watch, metric: str, closed_before: datetim
             score = det.score_one(at, value)
             fired = score >= det.threshold
             expected = _median(history) if history else 0.0
-            if fired and _significant(value, history) and _quiet(conn, watch, metric, at, step):
+            if fired and significant_count(value, history) and _quiet(conn, watch, metric, at, step):
                 alert = AlertRow.__table__.insert().values(
                     watch_id=watch.id, metric=metric, minutes=watch.minutes, bucket_start=at, value=value,
                     expected=expected, score=float(score), created_at=_now(), explanation={},
@@ -160,12 +160,13 @@ def _unjson(value):
 
 
 COUNT_P = 1e-3  # a bucket's count must also be this unlikely under a Poisson rate of the recent mean
+LAMBDA_FLOOR = 0.1  # posts per bucket assumed at least: 3 posts in a quiet bucket is news, 1 or 2 is not
 
 
-def _significant(value: float, history: list[float]) -> bool:
-    """Counts are small numbers: 3 posts after a run of zeros is a jump for a detector but not news. Require
-    the count to be improbable under a Poisson rate of the last buckets' mean (at least 0.5 a bucket)."""
-    lam = max(sum(history) / len(history), 0.5) if history else 0.5
+def significant_count(value: float, history: list[float]) -> bool:
+    """Counts are small numbers: 1 or 2 posts after a run of zeros is a jump for a detector but not news. Require
+    the count to be improbable under a Poisson rate of the last buckets' mean (at least LAMBDA_FLOOR)."""
+    lam = max(sum(history) / len(history), LAMBDA_FLOOR) if history else LAMBDA_FLOOR
     k = int(value)
     if k <= lam:
         return False
