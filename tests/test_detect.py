@@ -109,6 +109,8 @@ def test_unknown_detector_and_bad_params():
         get_detector("novelty", channels="wat")
     with pytest.raises(BadInput, match="bad parameters"):
         get_detector("novelty", colour="red")
+    with pytest.raises(BadInput, match="bad parameters"):
+        get_detector("blend", rare="wat")
 
 
 def test_threshold_param_is_the_alert_rule():
@@ -119,6 +121,49 @@ def test_threshold_param_is_the_alert_rule():
     _, a_strict = detect_series(_stamps(len(xs)), xs, "default", threshold=0.999)
     assert a_lax.sum() >= a_strict.sum()
     assert lax.threshold == 0.05
+
+
+# -- blend (the default): the likelihood view ------------------------------------------------------------------
+def test_blend_catches_rare_values_inside_the_range():
+    """A run of values the series never takes, inside its usual range: range novelty cannot see it, blend must."""
+    rng = np.random.default_rng(5)
+    n = 2400
+    xs = np.where(rng.random(n) < 0.5, 0.0, 10.0) + rng.normal(0, 0.3, n)  # two levels, switching at random
+    xs[2000:2040] = 5 + rng.normal(0, 0.3, 40)
+    _, blend = detect_series(_stamps(n), xs, "blend")
+    _, novelty = detect_series(_stamps(n), xs, "novelty")
+    assert blend[2000:2040].any() and not novelty[2000:2040].any()
+    assert (blend[:2000] == novelty[:2000]).all(), "the likelihood view added alerts on ordinary data"
+
+
+def test_blend_likelihood_silent_on_iid_heavy_tails():
+    """Lognormal noise has frequent big values; the likelihood view must not fire on them (it adds no alerts)."""
+    xs = np.random.default_rng(8).lognormal(0, 1, 4000)
+    det = get_detector("blend")
+    for t, v in zip(_stamps(len(xs)), xs, strict=True):
+        det.score_one(t, float(v))
+        assert max(lik.mean for lik in det.lik.values()) < 0.1
+    _, blend = detect_series(_stamps(len(xs)), xs, "blend")
+    _, novelty = detect_series(_stamps(len(xs)), xs, "novelty")
+    assert (blend == novelty).all()
+
+
+def test_anomaly_likelihood_needs_a_run_on_a_quiet_history():
+    from townsquare.listen.detect.blend import AnomalyLikelihood
+
+    lik = AnomalyLikelihood(short=20, long=4000)
+    assert max(lik.update(0.0) for _ in range(500)) == 0.0
+    assert lik.update(1.0) < 5.0  # one rare point is not enough ...
+    assert max(lik.update(1.0) for _ in range(4)) > 5.0  # ... a run of them is
+
+
+def test_state_of_another_detector_is_ignored():
+    xs = _series()
+    old = get_detector("novelty")
+    _run(old, xs[:450])
+    det = get_detector("blend")
+    det.from_state(json.loads(json.dumps(old.to_state())))
+    assert det.n == 0 and det.to_state() == get_detector("blend").to_state()
 
 
 # -- real data ----------------------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def read_series_csv(path: Path) -> tuple[list[str], list[datetime], list[float]]
 def detect(
     input: Path = typer.Option(..., "--input", "-i", help="CSV with a timestamp,value header (NAB format works)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write timestamp,value,anomaly_score,alert."),
-    detector: str = typer.Option("default", "--detector", "-d", help="default, novelty, robust or gaussian."),
+    detector: str = typer.Option("default", "--detector", "-d", help="default, blend, novelty, robust or gaussian."),
     threshold: float | None = typer.Option(None, "--threshold", help="Alert when score >= this (detector default)."),
 ) -> None:
     """Score every point of a series in time order, using only the points before it; mark alerts."""

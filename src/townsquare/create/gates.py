@@ -78,7 +78,7 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
             c.reject(f"hashtags: has {', '.join(tags[:3])}, asked for none")
         key = re.sub(r"\W+", "", c.text.lower())
         if key and key in seen:
-            c.reject(f"duplicate: same as candidate {seen[key] + 1}")
+            c.reject(f"duplicate: same words as another candidate ({texts[seen[key]][:40]!r})")
         else:
             seen.setdefault(key, i)
     return out

@@ -68,6 +68,14 @@ class WriteResult:
         return asdict(self)
 
 
+_PLACEHOLDER = re.compile(r"(?<![\w@])@user\b")
+
+
+def tidy(text: str) -> str:
+    """The training tweets (TweetEval) carry anonymised mentions as `@user`: never publish the placeholder."""
+    return re.sub(r"[ \t]{2,}", " ", _PLACEHOLDER.sub("", text)).strip()
+
+
 def check_request(req: WriteRequest) -> None:
     if req.lang not in LANGUAGES:
         raise BadInput("lang", f"{req.lang!r} is not a language townsquare writes",
@@ -132,7 +140,7 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
         from townsquare.understand.batch import get_analyzer
 
         analyzer = get_analyzer()
-    texts = [g.text.strip() for g in gens]
+    texts = [tidy(g.text) for g in gens]
     checked = check(texts, lang=req.lang, limit=limit, tone=req.tone, hashtags=req.hashtags,
                     platform=req.platform, analyzer=analyzer)
     for c, g in zip(checked, gens, strict=True):

@@ -107,7 +107,13 @@ class StreamDetector:
         return {"name": self.name, "params": self.params(), "state": state}
 
     def from_state(self, state: dict[str, Any]) -> None:
-        """Resume from `to_state()` output (parameters given to the constructor win over stored ones)."""
+        """Resume from `to_state()` output (parameters given to the constructor win over stored ones).
+
+        A state saved by a different detector (e.g. before the default changed) is ignored: this one starts fresh
+        rather than mixing someone else's statistics into its own.
+        """
+        if state.get("name", self.name) != self.name:
+            return
         for key, val in state.get("state", {}).items():
             if key in ("n", "since_alert", "alert", "last_time") or key in self.STATE:
                 setattr(self, key, _restore(getattr(self, key, None), val))

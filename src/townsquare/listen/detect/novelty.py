@@ -88,18 +88,23 @@ class Novelty(StreamDetector):
         if margin <= 0 or window < 100:
             raise ValueError("margin must be > 0 and window >= 100")
         self.window, self.margin = int(window), float(margin)
-        self.ranges = {c: BlockRange(self.window) for c in self.channels}
+        # ~40 blocks whatever the window, so the state stays small
+        self.ranges = {c: BlockRange(self.window, max(50, self.window // 40)) for c in self.channels}
         self.recent: deque[float] = deque(maxlen=max(ks) + 1)
         self.resid: deque[float] = deque(maxlen=max(ks))
         self.season: deque[float] = deque(maxlen=1)
         self.period = 0  # points per day, learnt from the first step between timestamps
         self.last_ts: float | None = None
+        self.last_views: dict[str, float] = {}  # the last point's views and channel scores (not state: rebuilt
+        self.last_scores: dict[str, float] = {}  # by the next point)
 
     def params(self) -> dict[str, Any]:
         return {**super().params(), "channels": ",".join(self.channels), "window": self.window,
                 "margin": self.margin}
 
     def from_state(self, state: dict[str, Any]) -> None:
+        if state.get("name", self.name) != self.name:
+            return  # another detector's state: start fresh (see StreamDetector.from_state)
         super().from_state(state)
         # the seasonal buffer's length is the learnt period, not a constructor constant
         self.season = deque(state.get("state", {}).get("season", []), maxlen=max(1, self.period))
@@ -142,7 +147,7 @@ class Novelty(StreamDetector):
     def _score(self, timestamp: datetime, value: float) -> float:
         self._learn_period(timestamp)
         views = self._views(value)
-        best = 0.0
+        scores: dict[str, float] = {}
         for c in self.channels:
             if c not in views:
                 continue
@@ -152,6 +157,7 @@ class Novelty(StreamDetector):
                 spread = (hi - lo) or (abs(hi) * 1e-3 + 1e-9)
                 excess = max(v - hi, lo - v) / spread
                 if excess > 0:
-                    best = max(best, excess / (excess + self.margin))
+                    scores[c] = excess / (excess + self.margin)
             rng.add(v)
-        return best
+        self.last_views, self.last_scores = views, scores  # for detectors built on top (blend.py)
+        return max(scores.values(), default=0.0)

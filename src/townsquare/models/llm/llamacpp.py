@@ -34,6 +34,28 @@ def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
+_log_callback = None
+
+
+def _quiet_llama_log() -> None:
+    """llama.cpp logs from C to stderr even with verbose=False (e.g. one line per LoRA tensor); keep errors only."""
+    global _log_callback
+    if _log_callback is not None or os.environ.get("TOWNSQUARE_LLAMA_LOG"):
+        return
+    import ctypes
+    import sys
+
+    import llama_cpp
+
+    @llama_cpp.llama_log_callback
+    def callback(level, text, _user_data):  # GGML_LOG_LEVEL_ERROR = 4
+        if level == 4:
+            sys.stderr.write(text.decode("utf-8", "replace"))
+
+    _log_callback = callback  # a reference, or ctypes frees it while llama.cpp still calls it
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p())
+
+
 class LlamaCppGenerator:
     """``model_path``: a GGUF file (default: the packaged Gemma 3 270M); ``lora_path``: a GGUF LoRA adapter."""
 
@@ -47,6 +69,8 @@ class LlamaCppGenerator:
     ):
         try:
             from llama_cpp import Llama
+
+            _quiet_llama_log()
         except ImportError:
             raise BadInput(
                 "TOWNSQUARE_LLM", "llama-cpp-python is not installed",
