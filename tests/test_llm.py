@@ -229,7 +229,9 @@ def test_score_follows_the_chain_rule(generator):
     [(rest, n_rest)] = generator.score([tail], contexts=[head])
     assert whole < 0 and first < 0 and rest < 0
     assert n_whole == n_first + n_rest
-    assert whole == pytest.approx(first + rest, abs=0.05)
+    # A llama.cpp server reuses its prompt cache between requests, so the same tokens meet other batch shapes
+    # and the Q4 matmuls round differently: a looser bound there (measured gaps up to 0.2 nats).
+    assert whole == pytest.approx(first + rest, abs=0.3 if generator.name.startswith("http") else 0.05)
 
 
 # ---- what is particular to a backend ------------------------------------------------------------

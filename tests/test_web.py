@@ -35,7 +35,10 @@ def test_the_shell_is_public_self_contained_and_one_module_per_page(tmp_store, s
         assert client.get("/static/app.js").headers["cache-control"] == "no-cache"
     for path in STATIC_DIR.rglob("*"):  # no CDN, no fonts from the internet: the demo runs offline
         if path.is_file() and path.suffix in (".html", ".js", ".css"):
-            assert not re.search(r"https?://(?!www\.w3\.org/2000/svg)", path.read_text()), path
+            text = path.read_text()
+            if "vendor" in path.parts:  # third-party code cites URLs in comments; it must not load from them
+                text = re.sub(r"/\*.*?\*/|^\s*//[^\n]*", "", text, flags=re.S | re.M)
+            assert not re.search(r"https?://(?!www\.w3\.org/(2000/svg|1999/xlink))", text), path
 
 
 _get = get_json

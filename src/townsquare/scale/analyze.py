@@ -104,7 +104,7 @@ def analyze_parquet_with_ray(inputs: str, output_dir: str, *, address: str | Non
 
         context = ray.data.DataContext.get_current()
         preserve = context.execution_options.preserve_order
-        context.execution_options.preserve_order = True  # output rows follow input rows
+        context.execution_options.preserve_order = True  # batches stay the ones an in-process run sees
         try:
             ds = ray.data.read_parquet(files, partitioning=None).select_columns(columns)
             # blocks of exactly one batch (rows k*B..(k+1)*B-1), streamed without a shuffle: every

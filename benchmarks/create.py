@@ -1,0 +1,119 @@
+"""Create benchmark: what the writer produces from held-out briefs, and how fast.
+
+    .venv/bin/python benchmarks/create.py [--briefs 15] [--n 5] [--skip-transformers]
+
+1. speed, one stream, the packaged Gemma 3 270M with the shipped adapter on the same prompt: llama.cpp vs
+   transformers tokens/s (64 greedy tokens) and time to first token; then the wall time of a whole request —
+   5 candidates for a tweet, gated and ranked (`write()`), median over the briefs.
+2. quality on held-out data the adapter never saw: briefs derived (keywords, hashtags) from TweetEval *validation*
+   tweets (en, platform x) and LCCC *valid* utterances (zh, platform weibo); per language: share of candidates
+   that pass every gate, share in the requested language, share within the limit, distinct-1/2 over all
+   candidates (words for en, characters for zh), and the rejection reasons by kind.
+Perplexity base vs fine-tuned and the LoRA epoch time are in benchmarks/create_finetune.py.
+
+Measured on the 2-core development machine (AMD EPYC KVM guest, AVX2), quiet, adapter = shipped (650 steps):
+
+    (numbers: see README "Create" table; pasted from this script's output)
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+def _speed(prompt: str, skip_transformers: bool) -> None:
+    from townsquare.create.finetune.shipped import shipped_adapter
+    from townsquare.models.llm import get_generator
+
+    rows = [("llama.cpp (Q4_K_M + GGUF LoRA)", "llamacpp", str(shipped_adapter("gguf")))]
+    if not skip_transformers:
+        rows.append(("transformers (fp32 + peft LoRA)", "transformers", str(shipped_adapter("peft"))))
+    for label, spec, adapter in rows:
+        gen = get_generator(spec, adapter=adapter)
+        gen.generate([prompt], max_tokens=4, temperature=0)  # load and warm up
+        ttft = []
+        for _ in range(3):
+            t0 = time.perf_counter()
+            gen.generate([prompt], max_tokens=1, temperature=0)
+            ttft.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        out = gen.generate([prompt], max_tokens=64, temperature=0, stop=[])[0][0]
+        took = time.perf_counter() - t0
+        print(f"  {label:<34} {out.tokens / took:6.1f} tokens/s ({out.tokens} tokens), first token "
+              f"{statistics.median(ttft):.2f} s")
+
+
+def _distinct(texts: list[str], lang: str, n: int) -> float:
+    grams, total = set(), 0
+    for t in texts:
+        units = list(t.replace(" ", "")) if lang == "zh" else t.lower().split()
+        g = [tuple(units[i:i + n]) for i in range(len(units) - n + 1)]
+        grams.update(g)
+        total += len(g)
+    return len(grams) / total if total else 0.0
+
+
+def _quality(lang: str, platform: str, briefs: int, n: int, analyzer) -> list[float]:
+    from townsquare.create.finetune.corpora import heldout_texts
+    from townsquare.create.finetune.data import BriefMaker
+    from townsquare.create.writer import WriteRequest, write
+
+    texts = heldout_texts(lang=lang, n=briefs * 3, seed=1)
+    maker = BriefMaker(texts)
+    cands, times, reasons = [], [], Counter()
+    for i, text in enumerate(texts[:briefs]):
+        brief, tags = maker.brief(text, lang, f"bench:{i}")
+        t0 = time.perf_counter()
+        res = write(WriteRequest(brief=brief, lang=lang, platform=platform, n=n, hashtags=tags, seed=i),
+                    analyzer=analyzer)
+        times.append(time.perf_counter() - t0)
+        cands += res.candidates
+        for c in res.candidates:
+            reasons.update(r.split(":")[0] for r in c.reasons)
+        if i < 2:
+            print(f"    brief {brief!r} -> {res.candidates[0].text!r}")
+    total = len(cands)
+    passed = sum(c.passed for c in cands) / total
+    in_lang = sum(c.analysis.get("lang") == lang for c in cands) / total
+    limit = 280 if platform == "x" else 140
+    within = sum(len(c.text) <= limit for c in cands) / total
+    texts_out = [c.text for c in cands]
+    print(f"  {lang} ({platform}, {briefs} briefs x {n}): passed {passed:.0%} · in {lang} {in_lang:.0%} · "
+          f"within {limit} chars {within:.0%} · distinct-1 {_distinct(texts_out, lang, 1):.2f} · distinct-2 "
+          f"{_distinct(texts_out, lang, 2):.2f} · request median {statistics.median(times):.1f} s")
+    print(f"    rejections by kind: {dict(reasons.most_common())}")
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--briefs", type=int, default=15)
+    ap.add_argument("--n", type=int, default=5)
+    ap.add_argument("--skip-transformers", action="store_true")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from townsquare.create.finetune.prompt import build_prompt
+    from townsquare.understand.batch import get_analyzer
+
+    print(f"machine: {os.cpu_count()} cores, {os.uname().machine}; python {sys.version.split()[0]}")
+    print("== speed, one stream ==")
+    _speed(build_prompt("post", "oat latte, back on Monday, #coffee", "en", "x", max_chars=140, hashtags=True),
+           args.skip_transformers)
+    analyzer = get_analyzer()
+    print("== quality on held-out briefs (llama.cpp + shipped adapter) ==")
+    en = _quality("en", "x", args.briefs, args.n, analyzer)
+    _quality("zh", "weibo", args.briefs, args.n, analyzer)
+    print(f"  5 candidates for a tweet: median {statistics.median(en):.1f} s (target < 3 s)")
+
+
+if __name__ == "__main__":
+    main()
