@@ -58,7 +58,8 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
     for i, (c, r) in enumerate(zip(out, results, strict=True)):
         c.analysis = {k: r.get(k) for k in ("lang", "sentiment", "toxicity", "offensive", "hate", "pii")}
         if r.get("error"):
-            c.reject(f"analysis: {r['error']}")
+            if c.text.strip():  # an empty candidate already says so
+                c.reject(f"analysis: {r['error']}")
             continue
         if r["lang"] != lang and c.text.strip():
             c.reject(f"language: written in {r['lang']}, asked for {lang}")
