@@ -3,6 +3,7 @@ scripted crisis, explanations — on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -147,3 +148,24 @@ def test_world_on_postgresql_counts_once_and_detects_the_crisis(world_messages):
         store = Store(get_engine(url))
         _check_world(store, world_messages)
         store.engine.dispose()
+
+
+def test_cli_watch_add_backfill_and_alerts(run_cli, tmp_store):
+    from townsquare.world import load_world
+
+    load_world(WorldConfig(posts=600, days=5, authors=100, crisis_day=3, crisis_share=0.1), tmp_store,
+               progress=False)
+    bad = run_cli("watch", "add", "Acme", "--lang", "fr")
+    assert bad.returncode == 1 and bad.stderr.strip().startswith("error: langs:")
+    ok = run_cli("watch", "add", "Acme Phone", "--keywords", "Acme Phone,#AcmePhone,acme手机,Acme")
+    assert ok.returncode == 0 and "Acme Phone" in ok.stdout, ok.stderr
+    filled = run_cli("listen", "backfill", timeout=240)
+    assert filled.returncode == 0 and "backfilled 600 posts" in filled.stdout, filled.stderr
+    again = run_cli("listen", "backfill", timeout=240)  # idempotent: nothing counted twice
+    assert again.returncode == 0
+    watch = list_watches(tmp_store)[0]
+    assert _volume(tmp_store, watch.id, 60) == _matches(tmp_store, watch.id) > 10
+    series_out = run_cli("listen", "series", "Acme Phone", "--json")
+    assert series_out.returncode == 0 and sum(b["volume"] for b in json.loads(series_out.stdout)) == \
+        _matches(tmp_store, watch.id)
+    assert run_cli("listen", "alerts", "--watch", "nope").returncode == 1

@@ -174,6 +174,39 @@ def consume_cmd(
               f"{stats.quarantined}, counted {stats.matched}, alerts {stats.alerts}, errors {stats.errors}")
 
 
+@listen_app.command("backfill")
+def backfill_cmd(
+    since: str = typer.Option(None, "--since", help="Oldest post time to count (ISO 8601, UTC)."),
+    until: str = typer.Option(None, "--until", help="Count posts before this time (ISO 8601, UTC)."),
+) -> None:
+    """Count the posts already in the store for every watch (a new watch gets its history and a warmed
+    detector). Idempotent: posts already counted are not counted again."""
+    from datetime import datetime
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from townsquare.listen.pipeline import ListenPipeline
+    from townsquare.listen.replay import backfill
+
+    def when(value: str | None, name: str):
+        if value is None:
+            return None
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+        except ValueError:
+            raise BadInput(name, f"{value!r} is not a time", "use ISO 8601, e.g. 2026-11-01T00:00:00Z") from None
+
+    store = _store()
+    pipeline = ListenPipeline(store)
+    total = store.count_posts()
+    with Progress(TextColumn("counting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=out,
+                  disable=not out.is_terminal, transient=True) as bar:
+        task = bar.add_task("", total=total)
+        done = backfill(pipeline, since=when(since, "--since"), until=when(until, "--until"),
+                        on_progress=lambda n: bar.advance(task, n))
+    out.print(f"backfilled {done:,} posts for the watches")
+
+
 @listen_app.command("alerts")
 def alerts_cmd(
     watch: str = typer.Option(None, "--watch", help="Only this watch (name or id)."),
