@@ -41,9 +41,6 @@ def test_the_shell_is_public_self_contained_and_one_module_per_page(tmp_store, s
             assert not re.search(r"https?://(?!www\.w3\.org/(2000/svg|1999/xlink))", text), path
 
 
-_get = get_json
-
-
 @pytest.fixture
 def demo_server(tmp_path, settings_env):
     """`townsquare serve --demo` on a free loopback port and a fresh data dir; yields (base URL, admin key)."""
@@ -55,9 +52,9 @@ def demo_server(tmp_path, settings_env):
 def test_dashboard_in_a_real_browser(demo_server, tmp_path):
     require_chromium()
     base, key = demo_server
-    truth = _get(f"{base}/overview", key)
+    truth = get_json(f"{base}/overview", key)
     assert truth["posts"] >= DEMO_POSTS * 0.9  # the demo loaded a world
-    english = _get(f"{base}/posts?lang=en&limit=1", key)["posts"][0]["text"]
+    english = get_json(f"{base}/posts?lang=en&limit=1", key)["posts"][0]["text"]
     word = max(re.findall(r"[A-Za-z]{5,}", english), key=len)
 
     with Browser(tmp_path) as b:

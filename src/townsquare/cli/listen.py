@@ -135,7 +135,7 @@ def stream(
     if consumer is None:
         out.print(f"published {sent} posts in {time.perf_counter() - started:.1f} s")
         return
-    while queue.backlog()["waiting"] or queue.backlog()["pending"]:
+    while any(queue.backlog().values()):  # waiting or pending: not all processed yet
         time.sleep(0.1)
     stop.set()
     thread.join()

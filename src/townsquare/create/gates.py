@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+import numpy as np
+
 TOXICITY_MAX = 0.5
 POSITIVE_TONES = {"joy", "optimism", "positive", "friendly", "excited", "enthusiastic", "warm", "celebratory"}
 CALM_TONES = {"neutral", "informative", "calm", "professional", "apologetic", "empathetic", "reassuring"}
@@ -23,6 +25,7 @@ class Checked:
     passed: bool = True
     reasons: list[str] = field(default_factory=list)
     analysis: dict = field(default_factory=dict)
+    embedding: np.ndarray | None = None
 
     def reject(self, reason: str) -> None:
         self.passed = False
@@ -53,9 +56,12 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
             c.reject("empty: the model wrote nothing usable")
         elif c.text.lstrip().startswith("###") or "\n###" in c.text:
             c.reject("format: the model wrote prompt fields, not a post")
-    results = analyzer.analyze([c.text or " " for c in out])
+    final = [c.text or " " for c in out]
+    embeddings = analyzer.embed(final)  # once: the ranking reads the same vectors
+    results = analyzer.analyze_embedded(final, embeddings)
     seen: dict[str, int] = {}
     for i, (c, r) in enumerate(zip(out, results, strict=True)):
+        c.embedding = embeddings[i]
         c.analysis = {k: r.get(k) for k in ("lang", "sentiment", "toxicity", "offensive", "hate", "pii")}
         if r.get("error"):
             if c.text.strip():  # an empty candidate already says so

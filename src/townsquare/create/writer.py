@@ -146,7 +146,7 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
     for c, g in zip(checked, gens, strict=True):
         if g.finish_reason == "length" and c.passed and len(c.text) >= limit * 0.95:
             c.reject("length: the model ran out of tokens mid-post")
-    scores, ranking = _scores([c.text for c in checked], prompt, generator, analyzer, store)
+    scores, ranking = _scores(checked, prompt, generator, analyzer, store)
     out = [Candidate(c.text, c.passed, c.reasons, round(float(s), 4), analysis=c.analysis)
            for c, s in zip(checked, scores, strict=True)]
     out.sort(key=lambda c: (not c.passed, -c.score))
@@ -155,15 +155,16 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
     return WriteResult(out, generator.name, adapter, ranking, warnings, round(time.perf_counter() - started, 3))
 
 
-def _scores(texts: list[str], prompt: str, generator, analyzer, store) -> tuple[np.ndarray, str]:
-    """Predicted engagement from the store's own history; without enough history, the model's fluency
-    (mean log-probability per token of the candidate after its prompt)."""
+def _scores(checked, prompt: str, generator, analyzer, store) -> tuple[np.ndarray, str]:
+    """Predicted engagement from the store's own history (on the embeddings the gates computed); without enough
+    history, the model's fluency (mean log-probability per token of the candidate after its prompt)."""
     from townsquare.create.engagement import engagement_model
 
+    texts = [c.text for c in checked]
     if store is not None:
         model = engagement_model(store, analyzer.embedder.name)
         if model is not None:
-            return model.predict(analyzer.embed([t or " " for t in texts]), texts), "engagement"
+            return model.predict(np.stack([c.embedding for c in checked]), texts), "engagement"
     scored = generator.score([t or " " for t in texts], contexts=[prompt] * len(texts))
     return np.array([lp / max(n, 1) for lp, n in scored]), "fluency"
 

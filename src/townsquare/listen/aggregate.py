@@ -34,6 +34,9 @@ STOP_ZH = frozenset("的 了 是 在 我 有 和 就 不 人 都 一 一个 上 
                     "今天 真的 已经 可以 没 很多".split())
 
 
+_SENTIMENT_SLOT = {"negative": 1, "neutral": 2, "positive": 3}  # bucket list: volume, neg, neu, pos, reach
+
+
 @dataclass(slots=True)
 class Counted:
     """One newly matched post, as the aggregates need it."""
@@ -81,8 +84,7 @@ def add_counts(conn, store: Store, counted: list[Counted]) -> None:
             start = bucket_start(c.created_at, minutes)
             b = buckets.setdefault((c.watch_id, minutes, start), [0, 0, 0, 0, 0])
             b[0] += 1
-            b[1 + ("negative", "neutral", "positive").index(c.sentiment) if c.sentiment in (
-                "negative", "neutral", "positive") else 2] += 1
+            b[_SENTIMENT_SLOT.get(c.sentiment, 2)] += 1  # no sentiment (an error record) counts as neutral
             b[4] += c.followers
             for kind, values, value in (("term", words, 0), ("hashtag", tags, 0),
                                         ("author", [c.author] if c.author else [], c.followers)):

@@ -158,19 +158,13 @@ class ListenPipeline:
         version = heads_version()
         todo = [i for i, r in enumerate(rows) if r.version != version or r.vector is None]
         results: list[dict] = [{"lang": r.found_lang, "sentiment": {"label": r.sentiment}} for r in rows]
-        dim = None
         fresh_emb, fresh = (analyze_rows(self.store, [rows[i] for i in todo], self.analyzer, version)
                             if todo else (None, []))
-        if fresh_emb is not None:
-            dim = fresh_emb.shape[1]
-        else:
-            dim = len(rows[0].vector) // 4
-        emb = np.zeros((len(rows), dim), dtype=np.float32)
-        for i, r in enumerate(rows):
-            if r.vector is not None:
-                emb[i] = np.frombuffer(r.vector, dtype=np.float32)
+        row_of = {i: j for j, i in enumerate(todo)}
+        emb = np.stack([fresh_emb[row_of[i]] if i in row_of else np.frombuffer(r.vector, dtype=np.float32)
+                        for i, r in enumerate(rows)])
         for j, i in enumerate(todo):
-            emb[i], results[i] = fresh_emb[j], fresh[j]
+            results[i] = fresh[j]
         return emb, results
 
     # 3-4. match and count ----------------------------------------------------------------------------------

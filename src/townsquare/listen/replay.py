@@ -17,38 +17,37 @@ from townsquare.store import Store
 from townsquare.store.tables import AuthorRow, PostRow
 
 
-def _stored(store: Store, since: datetime | None, until: datetime | None, batch: int):
+def _query(since: datetime | None, until: datetime | None, *columns):
     p, u = PostRow.__table__.c, AuthorRow.__table__.c
-    q = (select(p.platform, p.platform_id, p.text, p.lang, p.created_at, u.platform_id.label("author"))
-         .select_from(PostRow.__table__.outerjoin(AuthorRow.__table__, u.id == p.author_id))
+    q = (select(*columns).select_from(PostRow.__table__.outerjoin(AuthorRow.__table__, u.id == p.author_id))
          .order_by(p.created_at, p.id))
     if since is not None:
         q = q.where(p.created_at >= since)
     if until is not None:
         q = q.where(p.created_at < until)
+    return q
+
+
+def _stored(store: Store, since: datetime | None, until: datetime | None, batch: int):
+    """Stored posts oldest first, in lists of `batch` rows, streamed from the database."""
+    p, u = PostRow.__table__.c, AuthorRow.__table__.c
+    q = _query(since, until, p.platform, p.platform_id, p.text, p.lang, p.created_at, u.platform_id.label("author"))
     with store.engine.connect() as conn:
-        rows = conn.execution_options(yield_per=batch).execute(q)
-        chunk = []
-        for r in rows:
-            chunk.append(r)
-            if len(chunk) >= batch:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+        yield from conn.execution_options(yield_per=batch).execute(q).partitions(batch)
 
 
 def backfill(pipeline: ListenPipeline, *, since: datetime | None = None, until: datetime | None = None,
              batch: int = 2_000, on_progress: Callable[[int], None] | None = None) -> int:
     """Count stored posts in [since, until) for the watches, oldest first; returns how many were processed."""
-    done = 0
-    chunks = list(_stored(pipeline.store, since, until, batch))  # read first: SQLite allows one writer
-    for chunk in chunks:
-        pipeline.process_stored([(r.platform, r.platform_id) for r in chunk])
-        done += len(chunk)
+    p = PostRow.__table__.c
+    with pipeline.store.engine.connect() as conn:  # keys only, read first: SQLite allows one writer at a time
+        keys = [(r.platform, r.platform_id) for r in conn.execute(_query(since, until, p.platform, p.platform_id))]
+    for start in range(0, len(keys), batch):
+        chunk = keys[start:start + batch]
+        pipeline.process_stored(chunk)
         if on_progress:
             on_progress(len(chunk))
-    return done
+    return len(keys)
 
 
 def replay_stored(store: Store, queue: StreamQueue, since: datetime, until: datetime, *,

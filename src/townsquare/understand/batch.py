@@ -30,6 +30,7 @@ def get_analyzer() -> Analyzer:
     return Analyzer()
 
 
+@functools.lru_cache(maxsize=1)
 def heads_version() -> str:
     """A short fingerprint of the shipped heads, stored with each analysis so stale results can be found."""
     h = hashlib.blake2b(digest_size=6)
