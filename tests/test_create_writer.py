@@ -45,6 +45,9 @@ def test_the_gates_reject_with_reasons_people_can_read():
     assert any(r.startswith("duplicate:") for r in out[5].reasons)
     assert any(r.startswith("format:") for r in out[6].reasons)
     assert fit_to_limit("First sentence here. Second one is far too long " + "y" * 50, 40) == "First sentence here."
+    cut = fit_to_limit("no sentence ends here just one long run of words " * 8, 100)
+    assert cut.endswith("…") and not cut.endswith(" …") and len(cut) <= 100 and cut.startswith("no sentence ends")
+    assert fit_to_limit("一个没有标点的很长的句子" * 30, 140) is None  # no boundary to cut at: rejected, not mangled
 
 
 @pytest.mark.slow

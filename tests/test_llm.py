@@ -326,3 +326,17 @@ def test_transformers_on_the_packaged_gguf(gguf_path, llamacpp, tmp_path):
     assert (paris, n) == pytest.approx(llamacpp.score([" Paris."], contexts=["The capital of France is"])[0], abs=0.3)
     text = generator.generate(PROMPTS[:1], max_tokens=6, temperature=0, stop=["\n"])[0][0]
     assert text.tokens <= 6 and text.text.strip()
+
+
+def test_llamacpp_decodes_candidates_together_like_one_at_a_time(llamacpp):
+    """The parallel decoder shares the prompt's KV cells between sequences, each masked to its own tokens: greedy
+    sequences follow llama.cpp's own one-sequence completion (batched matrix kernels round differently, so near-ties
+    may later part ways: compare the opening words), and sampled ones differ and carry log-probabilities."""
+    prompt = "The capital of France is"
+    reference = llamacpp._llm.create_completion(prompt, max_tokens=16, temperature=0.0)["choices"][0]["text"]
+    outs = llamacpp._parallel().generate(llamacpp._tokens(prompt, bos=True), 3, max_tokens=16, temperature=0.0,
+                                         top_p=1.0, stop=[], seed=0)
+    assert [text.split()[:4] for text, *_ in outs] == [reference.split()[:4]] * 3
+    sampled = llamacpp.generate([prompt], max_tokens=12, temperature=1.0, n=6, seed=5)[0]
+    assert len({g.text for g in sampled}) > 1
+    assert all(g.logprob is not None and g.logprob < 0 and g.tokens <= 12 for g in sampled)

@@ -32,14 +32,22 @@ class Checked:
         self.reasons.append(reason)
 
 
+_CLAUSE_END = re.compile(r"[,;:，；：、]\s|[，；：、]|\s")
+
+
 def fit_to_limit(text: str, limit: int) -> str | None:
-    """The text if it fits; else cut at the last sentence end inside the limit; None when no clean cut exists."""
+    """The text if it fits; else cut at the last sentence end inside the limit, or failing that at the last clause
+    or word boundary with an ellipsis; None when not even that keeps half the limit."""
     if len(text) <= limit:
         return text
     head = text[:limit]
     ends = [m.end() for m in _SENTENCE_END.finditer(head)]
     if ends and ends[-1] >= limit * 0.5:
         return head[:ends[-1]].rstrip()
+    head = text[:limit - 1]  # room for the ellipsis
+    cuts = [m.start() for m in _CLAUSE_END.finditer(head) if m.start() >= limit * 0.5]
+    if cuts:
+        return head[:cuts[-1]].rstrip(" ,;:，；：、") + "…"
     return None
 
 

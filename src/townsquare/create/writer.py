@@ -11,6 +11,7 @@ and every candidate is judged by the understand models whatever the brief asked 
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -23,6 +24,7 @@ from townsquare.create.gates import check
 from townsquare.errors import BadInput
 
 MAX_CANDIDATES = 20
+OVERSAMPLE = 1.6  # sample this many times n and keep the best n: decoding them together costs little more
 _INJECTION = re.compile(r"ignore (all |any |your |the |previous |prior )*(rules|instructions|guidelines)|"
                         r"disregard (all |your |the |previous )*(rules|instructions)|system prompt|"
                         r"忽略.{0,6}(规则|指令|要求)|无视.{0,6}(规则|指令)", re.I)
@@ -116,7 +118,7 @@ def _max_tokens(limit: int, lang: str) -> int:
 
 
 def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> WriteResult:
-    """N candidates for the request, gated and ranked (passed ones first, best first)."""
+    """N candidates for the request, gated and ranked (passed ones first, best first), the best N of more samples."""
     check_request(req)
     started = time.perf_counter()
     warnings: list[str] = []
@@ -134,8 +136,9 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
     task = "reply" if req.reply_to else "post"
     prompt = build_prompt(task, req.brief or "", req.lang, req.platform, max_chars=limit, hashtags=req.hashtags,
                           tone=req.tone, reply_to=req.reply_to, voice=req.voice)
+    sampled = req.n if req.beams > 1 or req.temperature == 0 else math.ceil(req.n * OVERSAMPLE)
     gens = generator.generate([prompt], max_tokens=_max_tokens(limit, req.lang), temperature=req.temperature,
-                              top_p=req.top_p, n=req.n, stop=list(STOP), seed=req.seed, beams=req.beams)[0]
+                              top_p=req.top_p, n=sampled, stop=list(STOP), seed=req.seed, beams=req.beams)[0]
     if analyzer is None:
         from townsquare.understand.batch import get_analyzer
 
@@ -146,18 +149,20 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
     for c, g in zip(checked, gens, strict=True):
         if g.finish_reason == "length" and c.passed and len(c.text) >= limit * 0.95:
             c.reject("length: the model ran out of tokens mid-post")
-    scores, ranking = _scores(checked, prompt, generator, analyzer, store)
+    scores, ranking = _scores(checked, gens, prompt, generator, analyzer, store)
     out = [Candidate(c.text, c.passed, c.reasons, round(float(s), 4), analysis=c.analysis)
            for c, s in zip(checked, scores, strict=True)]
     out.sort(key=lambda c: (not c.passed, -c.score))
+    out = out[:req.n]
     for i, c in enumerate(out, 1):
         c.rank = i
     return WriteResult(out, generator.name, adapter, ranking, warnings, round(time.perf_counter() - started, 3))
 
 
-def _scores(checked, prompt: str, generator, analyzer, store) -> tuple[np.ndarray, str]:
+def _scores(checked, gens, prompt: str, generator, analyzer, store) -> tuple[np.ndarray, str]:
     """Predicted engagement from the store's own history (on the embeddings the gates computed); without enough
-    history, the model's fluency (mean log-probability per token of the candidate after its prompt)."""
+    history, the model's fluency (mean log-probability per token of the candidate after its prompt: as sampled
+    where the backend kept it, else scored again)."""
     from townsquare.create.engagement import engagement_model
 
     texts = [c.text for c in checked]
@@ -165,6 +170,8 @@ def _scores(checked, prompt: str, generator, analyzer, store) -> tuple[np.ndarra
         model = engagement_model(store, analyzer.embedder.name)
         if model is not None:
             return model.predict(np.stack([c.embedding for c in checked]), texts), "engagement"
+    if all(g.logprob is not None for g in gens):
+        return np.array([g.logprob / max(g.tokens, 1) for g in gens]), "fluency"
     scored = generator.score([t or " " for t in texts], contexts=[prompt] * len(texts))
     return np.array([lp / max(n, 1) for lp, n in scored]), "fluency"
 

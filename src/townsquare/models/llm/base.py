@@ -26,6 +26,7 @@ class Generation:
     text: str
     finish_reason: FinishReason  # "stop": end of text or a stop sequence; "length": hit max_tokens
     tokens: int  # tokens the model generated for this candidate (never more than max_tokens)
+    logprob: float | None = None  # sum of those tokens' log-probabilities (temperature 1), where the backend has it
 
 
 @runtime_checkable

@@ -1,13 +1,14 @@
 """Generation with llama.cpp (llama-cpp-python) on a GGUF file — the default backend.
 
 One model per process, loaded once; a lock makes it safe to share between threads (llama.cpp
-contexts are not re-entrant). Successive calls on the same prompt reuse its KV cache, so the
-``n`` candidates of one prompt pay for the prompt once.
+contexts are not re-entrant). The ``n`` candidates of one prompt are decoded together, one forward pass
+per step for all of them (parallel.py): five candidates cost about what one costs.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import threading
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from townsquare.models.llm.base import (
     Generation,
     check_generate_args,
     check_score_args,
+    cut_at_stop,
     no_beams,
     too_long,
 )
@@ -91,7 +93,17 @@ class LlamaCppGenerator:
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise BadInput("TOWNSQUARE_LLM", f"llama.cpp could not load {path} ({exc})", "check it is a GGUF model") from None
         self._scorer = None  # a second context that keeps every position's logits; made on first score()
+        self._decoder = None
         self._lock = threading.Lock()
+
+    def _parallel(self):
+        """The context that decodes all candidates of a prompt together (made on first use)."""
+        if self._decoder is None:
+            from townsquare.models.llm.parallel import ParallelDecoder
+
+            self._decoder = ParallelDecoder(self._llm, context_length=self.context_length,
+                                            threads=self._kwargs["n_threads"])
+        return self._decoder
 
     def _tokens(self, text: str, bos: bool) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=bos, special=False)
@@ -116,20 +128,16 @@ class LlamaCppGenerator:
                 n_prompt = len(self._tokens(prompt, bos=True))
                 if n_prompt + max_tokens > self.context_length:
                     raise too_long(f"prompts[{i}]", n_prompt, max_tokens, self.context_length)
+                k = n if temperature > 0 else 1  # greedy has one answer: repeated below
+                outs = self._parallel().generate(
+                    self._tokens(prompt, bos=True), k, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                    stop=stop, seed=random.randrange(2**31) if seed is None else seed,
+                )
                 candidates = []
-                for j in range(n if temperature > 0 else 1):  # greedy has one answer: repeated below
-                    # Plain temperature + top-p sampling (top_k/min_p off), the same knobs as the other backends.
-                    out = self._llm.create_completion(
-                        prompt, max_tokens=max_tokens, temperature=temperature, top_p=top_p, top_k=0,
-                        min_p=0.0, repeat_penalty=1.0, stop=stop or None,
-                        seed=None if seed is None else (seed + j) % 2**31,
-                    )
-                    choice = out["choices"][0]
-                    candidates.append(Generation(
-                        text=choice["text"],
-                        finish_reason="length" if choice["finish_reason"] == "length" else "stop",
-                        tokens=out["usage"]["completion_tokens"],
-                    ))
+                for text, finish, tokens, logprob in outs:
+                    text, stopped = cut_at_stop(text, stop)
+                    candidates.append(Generation(text=text, finish_reason="stop" if stopped else finish,
+                                                 tokens=tokens, logprob=logprob))
                 results.append(candidates if len(candidates) == n else candidates * n)
         return results
 
