@@ -40,8 +40,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def _speed(prompt: str, skip_transformers: bool) -> None:
     from townsquare.create.finetune.shipped import shipped_adapter
     from townsquare.models.llm import get_generator
+    from townsquare.models.llm.trim import trimmed_gguf
 
-    rows = [("llama.cpp (Q4_K_M + GGUF LoRA)", "llamacpp", str(shipped_adapter("gguf")))]
+    gguf_lora = str(shipped_adapter("gguf"))
+    rows = [("llama.cpp (Q4_K_M + GGUF LoRA)", "llamacpp", gguf_lora),
+            ("llama.cpp, trimmed vocabulary (writer)", f"llamacpp:{trimmed_gguf()}", gguf_lora)]
     if not skip_transformers:
         rows.append(("transformers (fp32 + peft LoRA)", "transformers", str(shipped_adapter("peft"))))
     for label, spec, adapter in rows:
@@ -55,8 +58,9 @@ def _speed(prompt: str, skip_transformers: bool) -> None:
         t0 = time.perf_counter()
         out = gen.generate([prompt], max_tokens=64, temperature=0, stop=[])[0][0]
         took = time.perf_counter() - t0
-        print(f"  {label:<34} {out.tokens / took:6.1f} tokens/s ({out.tokens} tokens), first token "
-              f"{statistics.median(ttft):.2f} s")
+        decode = (out.tokens - 1) / max(took - statistics.median(ttft), 1e-6)  # after the first token
+        print(f"  {label:<40} {decode:6.1f} tokens/s decoding ({out.tokens} tokens, {out.tokens / took:5.1f}/s with "
+              f"the prompt), first token {statistics.median(ttft):.2f} s")
 
 
 def _distinct(texts: list[str], lang: str, n: int) -> float:
@@ -108,13 +112,12 @@ def main() -> None:
     ap.add_argument("--skip-transformers", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
-    from townsquare.create.finetune.prompt import build_prompt
     from townsquare.understand.batch import get_analyzer
 
     print(f"machine: {os.cpu_count()} cores, {os.uname().machine}; python {sys.version.split()[0]}")
     print("== speed, one stream ==")
-    _speed(build_prompt("post", "oat latte, back on Monday, #coffee", "en", "x", max_chars=140, hashtags=True),
-           args.skip_transformers)
+    # A prompt the adapter continues for all 64 tokens: a post prompt ends after ~10, too few to time decoding.
+    _speed("Chapter 1\n\nThe morning the oat latte came back,", args.skip_transformers)
     analyzer = get_analyzer()
     print("== quality on held-out briefs (llama.cpp + shipped adapter) ==")
     en = _quality("en", "x", args.briefs, args.n, analyzer)

@@ -8,6 +8,7 @@ real llama.cpp server (`python -m llama_cpp.server`) that this module starts on 
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -340,3 +341,9 @@ def test_llamacpp_decodes_candidates_together_like_one_at_a_time(llamacpp):
     sampled = llamacpp.generate([prompt], max_tokens=12, temperature=1.0, n=6, seed=5)[0]
     assert len({g.text for g in sampled}) > 1
     assert all(g.logprob is not None and g.logprob < 0 and g.tokens <= 12 for g in sampled)
+
+
+def test_llamacpp_never_writes_the_anonymised_mention_placeholder(llamacpp):
+    """'@user' is how tweet corpora anonymise mentions; after a prompt full of them a model wants to write more."""
+    outs = llamacpp.generate(["@user @user @user @user @user"], max_tokens=12, temperature=1.0, n=6, seed=3)[0]
+    assert not any(re.search(r"@user\b", g.text) for g in outs), [g.text for g in outs]

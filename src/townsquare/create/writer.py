@@ -102,6 +102,10 @@ def create_generator(spec: str | None = None):
     from townsquare.models.llm import get_generator
 
     spec = spec or get_settings().llm
+    if spec == "llamacpp":  # the packaged model: write with its vocabulary trimmed to EN/ZH social text (1.7x faster)
+        from townsquare.models.llm.trim import trimmed_gguf
+
+        spec = f"llamacpp:{trimmed_gguf()}"
     kind = "gguf" if spec.startswith("llamacpp") else "peft" if spec.startswith("transformers") else None
     adapter = None
     if kind:

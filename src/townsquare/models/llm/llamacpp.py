@@ -32,6 +32,11 @@ from townsquare.models.llm.packaged import packaged_gguf
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
+# Public tweet corpora (TweetEval, and so models tuned on them) anonymise every mention as "@user"; a model that
+# learned to write it can fill a whole candidate with "@user @user ...". It is never a real handle: never write it.
+NEVER_WRITE = ("@user", " @user")
+
+
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -94,6 +99,7 @@ class LlamaCppGenerator:
             raise BadInput("TOWNSQUARE_LLM", f"llama.cpp could not load {path} ({exc})", "check it is a GGUF model") from None
         self._scorer = None  # a second context that keeps every position's logits; made on first score()
         self._decoder = None
+        self._banned_ids = None
         self._lock = threading.Lock()
 
     def _parallel(self):
@@ -104,6 +110,11 @@ class LlamaCppGenerator:
             self._decoder = ParallelDecoder(self._llm, context_length=self.context_length,
                                             threads=self._kwargs["n_threads"])
         return self._decoder
+
+    def _banned(self) -> tuple[tuple[int, ...], ...]:
+        if self._banned_ids is None:
+            self._banned_ids = tuple(tuple(self._tokens(text, bos=False)) for text in NEVER_WRITE)
+        return self._banned_ids
 
     def _tokens(self, text: str, bos: bool) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=bos, special=False)
@@ -131,7 +142,7 @@ class LlamaCppGenerator:
                 k = n if temperature > 0 else 1  # greedy has one answer: repeated below
                 outs = self._parallel().generate(
                     self._tokens(prompt, bos=True), k, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                    stop=stop, seed=random.randrange(2**31) if seed is None else seed,
+                    stop=stop, seed=random.randrange(2**31) if seed is None else seed, banned=self._banned(),
                 )
                 candidates = []
                 for text, finish, tokens, logprob in outs:

@@ -95,8 +95,11 @@ class ParallelDecoder:
             raise RuntimeError(f"llama_decode returned {rc} (the context is full or the batch is invalid)")
 
     def generate(self, prompt_tokens: list[int], n: int, *, max_tokens: int, temperature: float, top_p: float,
-                 stop: list[str], seed: int) -> list[tuple[str, str, int]]:
-        """(text, finish_reason, generated tokens, their summed log-probability) for each of ``n`` sequences."""
+                 stop: list[str], seed: int, banned: tuple[tuple[int, ...], ...] = ()
+                 ) -> list[tuple[str, str, int, float]]:
+        """(text, finish_reason, generated tokens, their summed log-probability) for each of ``n`` sequences.
+
+        ``banned``: token sequences never to complete (the last token is masked after the ones before it)."""
         if not 1 <= n <= MAX_SEQUENCES:
             raise ValueError(f"n must be 1..{MAX_SEQUENCES}")
         lib = self._lib
@@ -116,6 +119,8 @@ class ParallelDecoder:
                 for j, s in enumerate(seqs):
                     if s.done:
                         continue
+                    if banned:
+                        self._ban(rows[j], s.tokens, banned)
                     token = lib.llama_sampler_sample(s.sampler, self._ctx.ctx, rows[j])
                     s.logprob += self._logprob(rows[j], token)
                     if lib.llama_vocab_is_eog(self._vocab, token):
@@ -141,8 +146,18 @@ class ParallelDecoder:
         return [(self._llm.detokenize(s.tokens).decode("utf-8", "replace"), s.finish, len(s.tokens), s.logprob)
                 for s in seqs]
 
+    def _logits(self, row: int) -> np.ndarray:
+        """The context's own logits of a batch row (a view: writing to it changes what the sampler sees)."""
+        return np.ctypeslib.as_array(self._lib.llama_get_logits_ith(self._ctx.ctx, row), shape=(self._n_vocab,))
+
+    def _ban(self, row: int, tokens: list[int], banned: tuple[tuple[int, ...], ...]) -> None:
+        for seq in banned:
+            head = seq[:-1]
+            if not head or tuple(tokens[-len(head):]) == head:
+                self._logits(row)[seq[-1]] = -np.inf
+
     def _logprob(self, row: int, token: int) -> float:
-        logits = np.ctypeslib.as_array(self._lib.llama_get_logits_ith(self._ctx.ctx, row), shape=(self._n_vocab,))
+        logits = self._logits(row)
         top = float(logits.max())
         return float(logits[token]) - top - math.log(float(np.exp(logits - top).sum()))
 
