@@ -1,7 +1,28 @@
-"""Intent detection + out-of-scope detection on BANKING77 and CLINC150 (own validation splits).
+"""Respond: intent + out-of-scope detection on BANKING77 and CLINC150 (own validation splits), and conversations
+with the assistant on the demo knowledge base (time to answer, answer accuracy, corrections; see
+benchmarks/respond_conversations.py).
 
-Run: ``python benchmarks/respond.py [--data ../shared/datasets] [--cache DIR]``
+Run: ``python benchmarks/respond.py [--data ../shared/datasets] [--cache DIR] [--parts intents,conversations]``
 (``--cache`` keeps the encoded sentences as .npy so reruns skip the encoders.)
+
+Conversations (2026-12-06, this 2-core machine, OMP_NUM_THREADS=2, default models: USE-multilingual,
+the understand heads, the injection head; no generator — answers are extractive; warm process, SQLite):
+
+| measure | value |
+|---|---|
+| time to answer, p50 / p95 (108 stored turns, `Assistant.reply`), cores idle | **9 ms / 24 ms** (max 29 ms) |
+| the same while four other jobs loaded the 2 cores (three runs) | p50 50-226 ms, **p95 371-953 ms** (target p95 <= 2 s: met) |
+| through `POST /conversations/{id}/messages` (in-process ASGI, 50 requests, idle) | p50 12 ms, p95 16 ms |
+| answer states the expected fact (50 KB questions) | 0.92 (English 0.93, Chinese 0.91) |
+| off-topic questions (17, en/zh) | 16 handed off, 1 refused ("Who is your CEO?" read as an injection), 0 answered |
+| paraphrases of 12 corrected questions answered right, before -> after approving the corrections | 0.00 -> **0.67** (36 paraphrases) |
+| the 50 KB questions after the corrections | 0.92 -> 0.92 (no regression) |
+
+Intents (rerun 2026-12-06 with --cache, unchanged): banking 0.9211; clinc in-scope 0.9517, oos recall 0.9000;
+predict 104 queries/s.
+
+A bigger model behind the OpenAI-compatible backend does not change these: the assistant quotes the knowledge
+base and never generates text (the 270M base model cannot be trusted to paraphrase policy without changing it).
 
 Splits: BANKING77 train.csv -> stratified 90/10 (seed 0); CLINC150 train + oos_train -> val + oos_val.
 The oos threshold is calibrated inside `train` on held-out *training* examples (reject 2 % of
@@ -87,7 +108,17 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared/datasets")
     ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--parts", default="intents,conversations",
+                    help="intents (BANKING77/CLINC150) and/or conversations (latency, accuracy, corrections)")
+    ap.add_argument("--repeat", type=int, default=2, help="conversations: times each question is asked")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    if "conversations" in parts:
+        from respond_conversations import run as run_conversations  # benchmarks/respond_conversations.py
+
+        run_conversations(repeat=args.repeat)
+    if "intents" not in parts:
+        return
     if not (args.data / "banking77/train.csv").is_file():
         sys.exit(f"datasets not found under {args.data}: pass --data")
     if args.cache:

@@ -24,9 +24,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": frozenset({"*"}),
     "analyst": frozenset({"posts:read", "understand", "listen", "recommend", "create"}),
     "agent": frozenset({"posts:read", "respond"}),
+    "customer": frozenset({"chat"}),  # its own conversations only (checked per conversation, not by role)
 }
 ALL_PERMISSIONS = frozenset(
-    {"posts:read", "posts:write", "understand", "listen", "recommend", "create", "respond", "keys"}
+    {"posts:read", "posts:write", "understand", "listen", "recommend", "create", "respond", "chat", "keys"}
 )
 
 

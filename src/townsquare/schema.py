@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 INTERACTION_KINDS = ("view", "like", "repost", "reply", "click", "hide", "report")
-ROLES = ("admin", "analyst", "agent")
+ROLES = ("admin", "analyst", "agent", "customer")  # customer: chats, sees only its own conversations
 
 
 @dataclass(slots=True)

@@ -38,7 +38,7 @@ class NewKey(KeyOut):
 
 
 class KeyRequest(BaseModel):
-    role: Literal["admin", "analyst", "agent"]
+    role: Literal["admin", "analyst", "agent", "customer"]
     name: str = Field("", max_length=128)
 
 
