@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from townsquare.config import Settings, get_settings
 from townsquare.store import Store
 from townsquare.store.db import get_engine
 
+logger = logging.getLogger(__name__)
+
 # Each module under routes/ exposes `router`; a later job adds its name here.
-ROUTERS = ["health", "posts", "overview", "keys", "understand", "listen", "create"]
+ROUTERS = ["health", "posts", "overview", "keys", "understand", "listen", "create", "respond", "recommend", "kb", "experiment", "audience"]
 
 DESCRIPTION = """Self-hosted language models for social media: listen, understand, recommend, create, respond.
 
@@ -81,6 +84,16 @@ def _start_demo_replay(app: FastAPI):
 
 
 @asynccontextmanager
+def _warm_writer() -> None:
+    """Build (once per machine) and load the Create page's model; a failure is reported when someone writes."""
+    try:
+        from townsquare.create.writer import create_generator
+
+        create_generator()
+    except Exception:  # noqa: BLE001 - a warm-up: the request path reports the same error to the user
+        logger.info("the writer's model could not be loaded in advance", exc_info=True)
+
+
 async def _lifespan(app: FastAPI):
     """With `listen_consumer` on, the API process also consumes the stream and delivers webhooks (the embedded
     deployment needs nothing else running; bigger ones add `townsquare listen consume` processes)."""
@@ -96,6 +109,14 @@ async def _lifespan(app: FastAPI):
         stops += [stop, sender_stop]
         if app.state.settings.demo_replay:
             stops.append(_start_demo_replay(app))
+    if app.state.settings.demo_replay:  # the demo: load the models now, not on the first question or brief
+        import threading
+
+        from townsquare.respond.assistant import get_assistant
+
+        threading.Thread(target=get_assistant(app.state.store).warm, name="townsquare-respond-warm",
+                         daemon=True).start()
+        threading.Thread(target=_warm_writer, name="townsquare-create-warm", daemon=True).start()
     yield
     for stop in stops:
         stop.set()

@@ -27,7 +27,7 @@ def _root(debug: bool = typer.Option(False, "--debug", help="Show full traceback
 
 
 # One module per job; each registers its commands on `app` when imported.
-COMMAND_MODULES = ["db", "ingest", "quarantine", "world", "serve", "keys", "analyze", "feed", "intents", "listen", "detect", "create", "generate"]
+COMMAND_MODULES = ["db", "ingest", "quarantine", "world", "serve", "keys", "analyze", "feed", "intents", "listen", "detect", "create", "generate", "chat", "kb", "audience", "experiment"]
 for _name in COMMAND_MODULES:
     importlib.import_module(f"townsquare.cli.{_name}")
 

@@ -122,6 +122,12 @@ def serve(
     if demo:
         load_demo_world(store, Path(settings.data_dir), demo_posts)
         os.environ["TOWNSQUARE_DEMO_REPLAY"] = prepare_listen_demo(store, demo_posts)
+        from townsquare.respond.demo import prepare_demo  # the Respond page's knowledge base and intents
+
+        typer.echo(prepare_demo(store, Path(settings.data_dir), warm=False))
+        from townsquare.experiment.simulate import prepare_demo as prepare_ab  # Recommend's A/B report
+
+        typer.echo(prepare_ab(store, _demo_config(demo_posts)))
         get_settings.cache_clear()
         raw = demo_admin_key(store, Path(settings.data_dir))
         lines += [f"posts in the store: {store.count_posts():,}",
