@@ -10,7 +10,7 @@ from townsquare.auth import KeyStore
 from townsquare.cli import app
 from townsquare.schema import ROLES
 
-keys_app = typer.Typer(help="API keys: create (admin, analyst, agent), list, revoke.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys: create (admin, analyst, agent, customer), list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 out = Console(highlight=False)
 
