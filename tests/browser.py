@@ -185,6 +185,22 @@ def get_json(url: str, key: str | None = None) -> dict:
         return json.load(r)
 
 
+def wait_healthy(proc: subprocess.Popen, base: str, log_path: Path, seconds: float) -> None:
+    """Until `serve` answers /health; fail with its log if it exits or takes longer than `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"serve exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if get_json(f"{base}/health")["status"] == "ok":
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"serve did not answer /health within {seconds:.0f} s:\n{log_path.read_text()}")
+        time.sleep(0.25)
+
+
 @contextmanager
 def serve_demo(tmp_path: Path, posts: int, env: dict[str, str] | None = None):
     """`townsquare serve --demo --demo-posts N` on a free loopback port; yields (base URL, admin key)."""
@@ -202,18 +218,7 @@ def serve_demo(tmp_path: Path, posts: int, env: dict[str, str] | None = None):
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 240
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if get_json(f"{base}/health")["status"] == "ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not answer /health within 240 s:\n{log_path.read_text()}")
-            time.sleep(0.25)
+        wait_healthy(proc, base, log_path, 240)
         output = log_path.read_text()
         key = re.search(r"admin key \(local demo.*\): (ts_\S+)", output)
         assert key, f"the demo printed no admin key:\n{output}"

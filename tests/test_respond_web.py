@@ -7,13 +7,12 @@ import json
 import os
 import socket
 import subprocess
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.browser import Browser, get_json, require_chromium
+from tests.browser import Browser, get_json, require_chromium, wait_healthy
 from tests.conftest import TOWNSQUARE_BIN
 
 REPO = Path(__file__).resolve().parents[1]
@@ -46,18 +45,7 @@ def respond_server(tmp_path, settings_env):
                                 env={**os.environ, "TOWNSQUARE_LISTEN_CONSUMER": "false"})
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"serve exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if get_json(f"{base}/health")["status"] == "ok":
-                    break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not answer /health within 120 s:\n{log_path.read_text()}")
-            time.sleep(0.25)
+        wait_healthy(proc, base, log_path, 120)
         yield base, customer, agent
     finally:
         proc.terminate()

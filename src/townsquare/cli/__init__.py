@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from townsquare.errors import TownsquareError
+from townsquare.errors import BadInput, TownsquareError
 
 app = typer.Typer(
     name="townsquare",
@@ -19,6 +19,17 @@ app = typer.Typer(
 )
 err = Console(stderr=True)
 state = {"debug": False}
+
+
+def user_ids(text: str, field: str) -> list[int]:
+    """"12,57,301" (or spaces) -> [12, 57, 301]; a one-line error naming the option otherwise."""
+    try:
+        ids = [int(x) for x in text.replace(" ", ",").split(",") if x.strip()]
+    except ValueError:
+        raise BadInput(field, f"{text!r} is not a list of user ids", "give numbers, e.g. 12,57,301") from None
+    if not ids:
+        raise BadInput(field, "no ids given", "give numbers, e.g. 12,57,301")
+    return ids
 
 
 @app.callback()

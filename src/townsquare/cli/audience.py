@@ -7,8 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from townsquare.cli import app
-from townsquare.errors import BadInput
+from townsquare.cli import app, user_ids
 
 aud_app = typer.Typer(help="Audiences: interest segments, look-alikes, matching and promoting posts.",
                       no_args_is_help=True)
@@ -21,16 +20,6 @@ def _store():
     from townsquare.store import Store
 
     return Store()
-
-
-def _ids(text: str, field: str) -> list[int]:
-    try:
-        ids = [int(x) for x in text.replace(" ", ",").split(",") if x.strip()]
-    except ValueError:
-        raise BadInput(field, f"{text!r} is not a list of user ids", "give numbers, e.g. 12,57,301") from None
-    if not ids:
-        raise BadInput(field, "no ids given", "give numbers, e.g. 12,57,301")
-    return ids
 
 
 def _echo_json(data) -> None:
@@ -76,7 +65,7 @@ def lookalike(
     """The users closest in interests to a seed list (the seed users themselves left out)."""
     from townsquare.recommend.audiences import lookalike as build
 
-    res = build(_store(), _ids(seed, "--seed"), k)
+    res = build(_store(), user_ids(seed, "--seed"), k)
     if as_json:
         _echo_json(res)
         return

@@ -7,7 +7,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from townsquare.cli import app
+from townsquare.cli import app, user_ids
 from townsquare.errors import BadInput
 
 exp_app = typer.Typer(help="A/B tests: hashed assignment, exposure/outcome logging, significance reports.",
@@ -118,7 +118,7 @@ def assign(
 
     store = _store()
     exp = require_experiment(store, name)
-    ids = _ids(users, "users")
+    ids = user_ids(users, "users")
     arms = log_exposures(store, exp, ids) if log else {u: exp.arm_of(u) for u in ids}
     for u, a in arms.items():
         typer.echo(f"{u}\t{a}")
@@ -185,13 +185,3 @@ def simulate(
     out.print(f"simulated {summary['users']:,} users in {summary['seconds']:.1f} s (ranker: {summary['ranker']}; "
               f"mean feed length {summary['mean_feed_length']})\n")
     typer.echo(render_text(rep))
-
-
-def _ids(text: str, field: str) -> list[int]:
-    try:
-        ids = [int(x) for x in text.replace(" ", ",").split(",") if x.strip()]
-    except ValueError:
-        raise BadInput(field, f"{text!r} is not a list of user ids", "give numbers, e.g. 12,57,301") from None
-    if not ids:
-        raise BadInput(field, "no ids given", "give numbers, e.g. 12,57,301")
-    return ids

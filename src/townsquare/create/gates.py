@@ -15,6 +15,8 @@ TOXICITY_MAX = 0.5
 POSITIVE_TONES = {"joy", "optimism", "positive", "friendly", "excited", "enthusiastic", "warm", "celebratory"}
 CALM_TONES = {"neutral", "informative", "calm", "professional", "apologetic", "empathetic", "reassuring"}
 NEGATIVE_MAX = 0.6  # a positive or calm tone rejects candidates the sentiment head finds this negative
+REGRET_TONES = {"apologetic", "empathetic"}  # an apology reads negative to a sentiment model: only reject hostility
+NEGATIVE_MAX_REGRET = 0.9
 _HASHTAG = re.compile(r"(?<![\w#])#\w+")
 _SENTENCE_END = re.compile(r"[.!?。！？…]")
 
@@ -84,7 +86,8 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
             c.reject(f"pii: contains personal data ({kinds})")
         negative = r["sentiment"]["scores"]["negative"]
         wanted = (tone or "").lower()
-        if (wanted in POSITIVE_TONES or wanted in CALM_TONES) and negative >= NEGATIVE_MAX:
+        bar = NEGATIVE_MAX_REGRET if wanted in REGRET_TONES else NEGATIVE_MAX
+        if (wanted in POSITIVE_TONES or wanted in CALM_TONES) and negative >= bar:
             c.reject(f"tone: reads negative ({negative:.0%}), asked for {tone}")
         if wanted in POSITIVE_TONES and r["sentiment"]["label"] != "positive" and negative >= 0.4:
             c.reject(f"tone: not {tone} (sentiment {r['sentiment']['label']})")

@@ -193,7 +193,9 @@ def write_for_alert(kind: str, facts: dict) -> str | None:
     example = next((e["text"] for c in facts.get("clusters", []) for e in c["examples"]), "")
     brief = (f"{facts['watch']}: we know about the reports ({topic}), we are investigating, we are sorry, "
              f"affected customers please message us")
-    result = write(WriteRequest(brief=brief, lang=lang, platform="x", n=2, tone="apologetic", hashtags=False,
+    result = write(WriteRequest(brief=brief, lang=lang, platform="x", n=4, tone="apologetic", hashtags=False,
                                 reply_to=example or None, voice=f"{facts['watch']} official account"))
-    best = next((c for c in result.candidates if c.passed), None)
+    # Fluency favours short, formulaic lines; a holding statement must say enough (sorry, investigating, contact
+    # us): the best candidate that is long enough, or None and Listen posts its labelled template instead.
+    best = next((c for c in result.candidates if c.passed and len(c.text) >= (40 if lang == "zh" else 60)), None)
     return best.text if best else None
