@@ -11,23 +11,26 @@
    candidates (words for en, characters for zh), and the rejection reasons by kind.
 Perplexity base vs fine-tuned and the LoRA epoch time are in benchmarks/create_finetune.py.
 
-Measured 2026-12-06 on the 2-core development machine (AMD EPYC KVM guest, AVX2), load average ~3.5 from other
-jobs, adapter = shipped (650 steps), --briefs 15 --skip-transformers:
+Measured 2026-12-06 on the 2-core development machine (AMD EPYC KVM guest, AVX2), quiet (load average ~1),
+adapter = shipped (650 steps), --briefs 15 --skip-transformers:
 
     speed, one stream (same prompt, greedy, 64 tokens; decoding rate after the first token):
-      llama.cpp Q4_K_M + GGUF LoRA, full vocabulary          35.1 tokens/s, first token 0.08 s
-      llama.cpp, trimmed vocabulary (what the writer uses)   50.6 tokens/s, first token 0.07 s   (target >= 50: met)
-      (2026-11-29, before trimming: 23.3 tokens/s quiet; transformers fp32 + peft 6.5 tokens/s)
-    5 candidates for a tweet (8 sampled together, gated, best 5 ranked): median 1.9 s (target < 3 s: met;
-      it was 9.3 s when candidates were decoded one after another with the full vocabulary); Weibo 1.7 s.
+      llama.cpp Q4_K_M + GGUF LoRA, full vocabulary          35.6 tokens/s, first token 0.08 s
+      llama.cpp, trimmed vocabulary (what the writer uses)   66.3 tokens/s, first token 0.07 s   (target >= 50: met)
+      (with two decode threads instead of one: 23 and 28 tokens/s; 2026-11-29, before any of this: 23.3 tokens/s;
+      transformers fp32 + peft: 6.5 tokens/s)
+    5 candidates for a tweet (8 sampled together, gated, best 5 ranked): median 1.4 s (target < 3 s: met;
+      9.3 s when candidates were decoded one after another with the full vocabulary); Weibo 0.9 s.
+      (1.9 s and 50.6 tokens/s with two decode threads while other jobs kept the machine at load ~3.5.)
     held-out briefs, 15 x 5 candidates per language:
       en (x):     passed 93% · in English 93% · within 280 chars 100% · distinct-1 0.45 · distinct-2 0.81
                   rejections: language 5, duplicate 1
       zh (weibo): passed 99% · in Chinese 99% · within 140 chars 100% · distinct-1 0.29 · distinct-2 0.67
     target >= 90% in the requested language and within the limit: met for both (was 88% / 95% for en).
 
-What moved the numbers: (1) the candidates of a prompt decode together, one forward pass per step
-(models/llm/parallel.py); (2) the writer's copy of the model keeps 98.6k of Gemma's 262k tokens (models/llm/trim.py:
+What moved the numbers: (0) one thread per decoded token (a token is ~300 small operations; on this VM waking the
+second core for each cost more than it saved), both cores for prompts and batches; (1) the candidates of a prompt
+decode together, one forward pass per step (models/llm/parallel.py); (2) the writer's copy of the model keeps 98.6k of Gemma's 262k tokens (models/llm/trim.py:
 the output projection is most of a 270M model); (3) 1.6x oversampling, best n kept; (4) the "@user" placeholder of
 the training tweets is never written (it made empty candidates); (5) an over-long post is cut at a clause or word
 boundary instead of rejected.

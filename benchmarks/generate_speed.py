@@ -10,7 +10,13 @@ for 8 prompts in one call. Medians of --runs runs, after one warm-up call.
 Measured on the 2-core development machine (x86-64 AVX2) while other jobs shared it, so these are
 lower bounds (the design notes saw ~50 tok/s for llama.cpp on an idle machine); 33-token prompt:
 
-    load average 0.7-5 (mostly quiet)
+    2026-12-06, quiet (load average ~1), after llama.cpp decodes one token on one thread (prompts and batches
+    keep --threads): 33-token prompt
+    backend        load s   first token s   tokens/s (1 prompt)   tokens/s (8 prompts)
+    llama.cpp         1.0           0.08                  44.1                   43.8
+    transformers      6.3           0.18                   9.0                   39.0
+
+    earlier (2026-11-29, both backends on 2 threads throughout), load average 0.7-5 (mostly quiet)
     backend        load s   first token s   tokens/s (1 prompt)   tokens/s (8 prompts)
     llama.cpp         1.8           0.17                  32.5                   23.7
     transformers     15.0           3.06                   2.8                    5.0

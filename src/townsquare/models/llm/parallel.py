@@ -31,7 +31,7 @@ class _Sequence:
 class ParallelDecoder:
     """A llama.cpp context that shares the loaded model (and LoRA adapter) of a ``llama_cpp.Llama``."""
 
-    def __init__(self, llm, *, context_length: int, threads: int):
+    def __init__(self, llm, *, context_length: int, threads: int, decode_threads: int = 1):
         import llama_cpp
         from llama_cpp import _internals
 
@@ -42,7 +42,7 @@ class ParallelDecoder:
         params.n_batch = params.n_ubatch = min(512, context_length)
         params.n_seq_max = MAX_SEQUENCES
         params.kv_unified = True  # the prompt's cells are shared, not copied per sequence
-        params.n_threads = params.n_threads_batch = threads
+        params.n_threads, params.n_threads_batch = decode_threads, threads  # one-token steps vs batches
         self._ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
         if llm._lora_adapter is not None:
             adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(llm._lora_adapter)
