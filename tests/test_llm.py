@@ -347,3 +347,12 @@ def test_llamacpp_never_writes_the_anonymised_mention_placeholder(llamacpp):
     """'@user' is how tweet corpora anonymise mentions; after a prompt full of them a model wants to write more."""
     outs = llamacpp.generate(["@user @user @user @user @user"], max_tokens=12, temperature=1.0, n=6, seed=3)[0]
     assert not any(re.search(r"@user\b", g.text) for g in outs), [g.text for g in outs]
+
+
+def test_llamacpp_more_candidates_than_one_context_holds_are_decoded_in_groups(llamacpp):
+    """40 x 64 new tokens need more cells than the 2,048-token context: decoded in groups, no error, and the same
+    request with the same seed gives the same candidates (a different n batches differently, so rounds differently)."""
+    outs = llamacpp.generate(["The weather today is"], max_tokens=64, temperature=1.0, n=40, seed=11)[0]
+    assert len(outs) == 40 and all(g.tokens <= 64 for g in outs) and len({g.text for g in outs}) > 30
+    again = llamacpp.generate(["The weather today is"], max_tokens=64, temperature=1.0, n=40, seed=11)[0]
+    assert [g.text for g in again] == [g.text for g in outs]

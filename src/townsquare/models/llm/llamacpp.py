@@ -24,6 +24,7 @@ from townsquare.models.llm.base import (
     too_long,
 )
 from townsquare.models.llm.packaged import packaged_gguf
+from townsquare.models.llm.parallel import MAX_SEQUENCES, ParallelDecoder
 
 # llama.cpp's OpenMP threads spin while they wait for the next token; on a busy 2-core machine that
 # made generation 5x slower (7 vs 35 tok/s). Passive waiting costs one wake-up per token. libgomp reads
@@ -111,8 +112,6 @@ class LlamaCppGenerator:
     def _parallel(self):
         """The context that decodes all candidates of a prompt together (made on first use)."""
         if self._decoder is None:
-            from townsquare.models.llm.parallel import ParallelDecoder
-
             self._decoder = ParallelDecoder(self._llm, context_length=self.context_length,
                                             threads=self._kwargs["n_threads_batch"],
                                             decode_threads=self._kwargs["n_threads"])
@@ -143,14 +142,20 @@ class LlamaCppGenerator:
         results = []
         with self._lock:
             for i, prompt in enumerate(prompts):
-                n_prompt = len(self._tokens(prompt, bos=True))
-                if n_prompt + max_tokens > self.context_length:
-                    raise too_long(f"prompts[{i}]", n_prompt, max_tokens, self.context_length)
+                tokens = self._tokens(prompt, bos=True)
+                if len(tokens) + max_tokens > self.context_length:
+                    raise too_long(f"prompts[{i}]", len(tokens), max_tokens, self.context_length)
                 k = n if temperature > 0 else 1  # greedy has one answer: repeated below
-                outs = self._parallel().generate(
-                    self._tokens(prompt, bos=True), k, max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                    stop=stop, seed=random.randrange(2**31) if seed is None else seed, banned=self._banned(),
-                )
+                # The sequences share one context: the prompt once, plus max_tokens cells for each sequence. Decode
+                # as many together as fit; sequence j always gets seed + j, however they are grouped.
+                group = min(MAX_SEQUENCES, max(1, (self.context_length - len(tokens)) // max_tokens))
+                first = random.randrange(2**31) if seed is None else seed
+                outs = []
+                for start in range(0, k, group):
+                    outs += self._parallel().generate(
+                        tokens, min(group, k - start), max_tokens=max_tokens, temperature=temperature, top_p=top_p,
+                        stop=stop, seed=first + start, banned=self._banned(),
+                    )
                 candidates = []
                 for text, finish, tokens, logprob in outs:
                     text, stopped = cut_at_stop(text, stop)
