@@ -27,12 +27,6 @@ KEPT_TOKENS = "kept_tokens.npy"  # in townsquare/assets/llm: token ids of the co
 NORMAL, CONTROL, BYTE = 1, 3, 6
 
 
-def _reader(path: Path):
-    import gguf
-
-    return gguf.GGUFReader(str(path))
-
-
 def closure(tokens: list[str], types: np.ndarray, corpus_ids: np.ndarray) -> np.ndarray:
     """Sorted ids to keep: the corpus ids plus single characters, bytes, specials and every in-vocab substring."""
     index = {t: i for i, t in enumerate(tokens)}
@@ -60,7 +54,7 @@ def trim_gguf(source: Path, target: Path, corpus_ids: np.ndarray) -> dict:
     """Write the trimmed copy of ``source`` to ``target``; returns what was kept."""
     import gguf
 
-    reader = _reader(source)
+    reader = gguf.GGUFReader(str(source))
     fields = reader.fields
     tokens = [str(t) for t in fields["tokenizer.ggml.tokens"].contents()]
     types = np.asarray(fields["tokenizer.ggml.token_type"].contents())
@@ -85,13 +79,10 @@ def trim_gguf(source: Path, target: Path, corpus_ids: np.ndarray) -> dict:
         elif field.name.startswith("tokenizer.ggml.") and field.name.endswith("_token_id"):
             value = new_id[int(value)]  # bos/eos/unk/pad move with the renumbering
         writer.add_key_value(field.name, value, kind, sub_type=sub)
-    tensors = []
-    for t in reader.tensors:
-        data = t.data
-        if t.name == "token_embd.weight":  # rows are tokens (whole Q8_0 blocks per row): keep the kept rows
-            data = np.ascontiguousarray(data.reshape(len(tokens), -1)[keep])
-        tensors.append((t, data))
-    for t, data in tensors:  # quantised tensors travel as bytes (rows, bytes per row); the writer knows
+    # Quantised tensors travel as bytes (rows, bytes per row); token_embd's rows are tokens (whole blocks each).
+    tensors = [(t, np.ascontiguousarray(t.data.reshape(len(tokens), -1)[keep]) if t.name == "token_embd.weight"
+                else t.data) for t in reader.tensors]
+    for t, data in tensors:
         writer.add_tensor_info(t.name, data.shape, data.dtype, data.nbytes, t.tensor_type)
     writer.write_header_to_file()
     writer.write_kv_data_to_file()
