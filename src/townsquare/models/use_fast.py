@@ -253,28 +253,26 @@ class FastUSE:
             xs_u = x_u[:, i * _CNN:(i + 1) * _CNN]
             contrib = np.zeros((n_u + 1, n * _CNN), dtype=np.float32)
             contrib[:n_u] = xs_u @ self.w1_cat[i]
-            h = _window_sum(contrib[row_tok], n, left, n_rows)
+            h = _window_sum(np.take(contrib, row_tok, axis=0), n, left, n_rows, out=h_all[inner])
             h += self.b1[i]
             np.maximum(h, 0, out=h)
-            h += np.append(xs_u, np.zeros((1, _CNN), np.float32), axis=0)[row_tok[inner]]
-            h[pads] = 0.0
-            h_all[inner] = h
+            h += np.take(np.append(xs_u, np.zeros((1, _CNN), np.float32), axis=0), row_tok[inner], axis=0)
+            h[pads] = 0.0  # h is a view of h_all: zero pad rows keep windows inside sentences
             g = self._mm2[i](h_all) if self._mm2 else h_all @ self.w2_cat[i]
             c2 = _window_sum(g, n, left, n_rows)
             c2 += self.b2[i]
             np.maximum(c2, 0, out=c2)
             c2 += h
-            c2 = c2[rows - _PAD]
-            row_sum += c2.sum(axis=1)
-            row_sq += np.einsum("ij,ij->i", c2, c2)
+            row_sum += c2.sum(axis=1)[rows - _PAD]  # pad rows are computed but never used
+            row_sq += np.einsum("ij,ij->i", c2, c2)[rows - _PAD]
             branch_out.append(c2)
 
         width = _EMB + len(_ORDERS) * _CNN
         mu = row_sum / width
         inv_sd = 1.0 / np.sqrt(np.maximum(row_sq / width - mu * mu, 0.0) + self.eps)
         owner = np.repeat(np.arange(len(group)), lens)
-        weights = sp.csr_matrix((inv_sd.astype(np.float32), (owner, np.arange(n_tokens))),
-                                shape=(len(group), n_tokens))
+        weights = sp.csr_matrix((inv_sd.astype(np.float32), (owner, rows - _PAD)),
+                                shape=(len(group), n_rows - 2 * _PAD))
         sums = np.empty((len(group), width), dtype=np.float32)
         sums[:, :_EMB] = sp.csr_matrix((inv_sd.astype(np.float32), (owner, inv)),
                                        shape=(len(group), n_u)) @ emb_u
@@ -302,10 +300,14 @@ class FastUSE:
         return z
 
 
-def _window_sum(blocks: np.ndarray, n: int, left: int, n_rows: int) -> np.ndarray:
+def _window_sum(blocks: np.ndarray, n: int, left: int, n_rows: int, out: np.ndarray | None = None) -> np.ndarray:
     """Row t (of the padded rows _PAD..n_rows-_PAD): the sum over offsets j of column block j of row
     t - left + j, i.e. an n-gram convolution whose per-offset products were computed in one GEMM."""
-    out = blocks[_PAD - left:n_rows - _PAD - left, :_CNN].copy()
+    first = blocks[_PAD - left:n_rows - _PAD - left, :_CNN]
+    if out is None:
+        out = first.copy()
+    else:
+        np.copyto(out, first)
     for j in range(1, n):
         out += blocks[_PAD - left + j:n_rows - _PAD - left + j, j * _CNN:(j + 1) * _CNN]
     return out

@@ -32,6 +32,7 @@ and `Analyzer.analyze_embedded` analyses from stored embeddings without recomput
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -128,18 +129,14 @@ class Analyzer:
         if not good:
             return records
         model_texts = [clean(t) for t in clean_texts]
-        if emb is None:
-            emb = self.embedder.embed(model_texts)
-        else:
-            emb = emb[good]
         given = [langs[i] if langs is not None else None for i in good]
-        todo = [k for k, lang in enumerate(given) if not lang]
-        if todo:
-            for k, lang in zip(todo, _detect_langs([clean_texts[k] for k in todo]), strict=True):
-                given[k] = lang
-        ngrams = hashed_ngrams(model_texts)
+        # Language, n-grams and PII are mostly single-threaded Python: they run beside the
+        # embedding, which leaves a core idle for parts of its pass.
+        with ThreadPoolExecutor(1) as pool:
+            side = pool.submit(self._text_features, clean_texts, model_texts, given)
+            emb = self.embedder.embed(model_texts) if emb is None else emb[good]
+            ngrams, pii = side.result()
         fields = self._score(emb, ngrams, np.array([str(g).startswith("zh") for g in given]))
-        pii = _find_pii(clean_texts)
         for k, i in enumerate(good):
             rec = {"lang": given[k]}
             for name, values in fields.items():
@@ -148,6 +145,15 @@ class Analyzer:
             rec["error"] = None
             records[i] = rec
         return records
+
+    @staticmethod
+    def _text_features(texts: list[str], model_texts: list[str], langs: list[str | None]):  # noqa: ANN205
+        """Fill in missing languages (in place); hashed n-grams and PII spans."""
+        todo = [k for k, lang in enumerate(langs) if not lang]
+        if todo:
+            for k, lang in zip(todo, _detect_langs([texts[k] for k in todo]), strict=True):
+                langs[k] = lang
+        return hashed_ngrams(model_texts), _find_pii(texts)
 
     def _score(self, emb: np.ndarray, ngrams, is_zh: np.ndarray) -> dict[str, list]:
         h = self.heads
