@@ -68,3 +68,27 @@ def test_empty_batch_and_factory():
     assert get_embedder("use-int8").name == "use-int8"
     with pytest.raises(BadInput, match="TOWNSQUARE_EMBEDDER"):
         get_embedder("bert-large")
+
+
+def test_token_cache_refills_and_starts_over_without_changing_results(reference):
+    """A cache far smaller than the vocabulary of the batch must start over, not mix up rows."""
+    from townsquare.models.use_fast import FastUSE
+
+    small = FastUSE(token_cache=16)
+    first = small.encode(SENTENCES[:3])  # more distinct tokens than 16: the cache resizes to the call
+    rest = small.encode(SENTENCES[3:])  # new tokens again: starts over
+    again = small.encode(SENTENCES)  # a mix of cached and new
+    cos = lambda a, b: (a * b).sum(axis=1).min()  # noqa: E731
+    assert cos(first, reference[:3]) >= 0.9999 and cos(rest, reference[3:]) >= 0.9999
+    assert cos(again, reference) >= 0.9999
+    assert small._cache.used - 1 <= max(16, len({t for ids in small.tokenize(SENTENCES) for t in ids}))
+
+
+def test_tokenizer_matches_the_package_port():
+    """The C++ sentencepiece path (with the port for unknown characters) tokenises like the package."""
+    from townsquare.models.use_fast import FastUSE
+
+    model = FastUSE()
+    texts = SENTENCES + ["🔥🔥 fire 🔥", "\u200b\u200bzero width", "ｆｕｌｌ　ｗｉｄｔｈ ①", "ok ✌🏽 ok"]
+    port = [model._sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+    assert model.tokenize(texts) == port
