@@ -64,54 +64,57 @@ def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
     return x
 
 
-class _Int8MatMul:
-    """``x @ W`` with W int8 per column and x uint8 per row, through onnxruntime MatMulInteger."""
+def _has_vnni() -> bool:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            flags = next((line for line in f if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
 
-    def __init__(self, w: np.ndarray, threads: int):
+
+class _Int8MatMul:
+    """``x @ W`` in int8: onnxruntime's DynamicQuantizeMatMul quantises ``x`` per call (uint8) and
+    multiplies by W quantised per column (int8), returning float32 in one fused kernel."""
+
+    def __init__(self, w: np.ndarray):
         import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
 
-        # 7-bit weights ("reduce_range"): without VNNI the AVX2 kernel multiplies u8*s8 pairs
-        # into saturating int16 (vpmaddubsw), and 255*63*2 stays below 32767.
-        scale = np.abs(w).max(axis=0) / 63.0
+        # Without VNNI the AVX2 kernel sums u8*s8 pairs in saturating int16 (vpmaddubsw):
+        # 7-bit weights keep 255*63*2 below 32,767.
+        top = 127.0 if _has_vnni() else 63.0
+        scale = (np.abs(w).max(axis=0) / top).astype(np.float32)
         scale[scale == 0] = 1.0
-        self.w_scale = scale.astype(np.float32)
-        wq = np.clip(np.round(w / scale), -63, 63).astype(np.int8)
-        self.w_colsum = wq.astype(np.float32).sum(axis=0)
+        wq = np.clip(np.round(w / scale), -top, top).astype(np.int8)
         k, n = w.shape
+        node = helper.make_node("DynamicQuantizeMatMul", ["a", "w", "scale"], ["y"], domain="com.microsoft")
         graph = helper.make_graph(
-            [helper.make_node("MatMulInteger", ["a", "w"], ["y"])],
-            "int8_matmul",
-            [helper.make_tensor_value_info("a", TensorProto.UINT8, ["m", k])],
-            [helper.make_tensor_value_info("y", TensorProto.INT32, ["m", n])],
-            [numpy_helper.from_array(wq, "w")],
+            [node], "int8_matmul",
+            [helper.make_tensor_value_info("a", TensorProto.FLOAT, ["m", k])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["m", n])],
+            [numpy_helper.from_array(wq, "w"), numpy_helper.from_array(scale, "scale")],
         )
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                        helper.make_opsetid("com.microsoft", 1)])
         model.ir_version = 8
         opts = ort.SessionOptions()
-        opts.intra_op_num_threads = threads
+        opts.intra_op_num_threads = 1  # FastUSE runs one micro-batch per thread already
         opts.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(model.SerializeToString(), opts,
-                                            providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        # Per-row asymmetric uint8 quantisation of the activations (post-ReLU + residual, so
-        # not centred). MatMulInteger only takes one zero point for A, so the per-row zero
-        # point is taken out afterwards: (q - zp) @ w = q @ w - zp * colsum(w).
-        lo = np.minimum(x.min(axis=1), 0.0)
-        hi = np.maximum(x.max(axis=1), 0.0)
-        a_scale = (hi - lo) / 255.0
-        a_scale[a_scale == 0] = 1.0
-        zp = np.round(-lo / a_scale).astype(np.float32)
-        q = np.round(x / a_scale[:, None])
-        q += zp[:, None]
-        np.clip(q, 0, 255, out=q)
-        y = self.session.run(None, {"a": q.astype(np.uint8)})[0]
-        out = y.astype(np.float32)
-        out -= zp[:, None] * self.w_colsum
-        out *= a_scale[:, None]
-        out *= self.w_scale
-        return out
+        # The kernel quantises its whole input with one scale, so a row's result would depend on
+        # which other rows share the call. Each row is scaled to max |x| = 1 instead, and two rows
+        # of -1 and +1 pin the range to [-1, 1]: every row gets the same grid, whatever the batch.
+        peak = np.maximum(x.max(axis=1), -x.min(axis=1))
+        peak[peak == 0] = 1.0
+        a = np.empty((len(x) + 2, x.shape[1]), dtype=np.float32)
+        np.divide(x, peak[:, None], out=a[:-2])
+        a[-2], a[-1] = -1.0, 1.0
+        y = self.session.run(None, {"a": a})[0][:-2]
+        y *= peak[:, None]
+        return y
 
 
 class FastUSE:
@@ -156,7 +159,7 @@ class FastUSE:
         self.d0, self.d1, self.d2, self.d3 = d["d0"], d["d1"], d["d2"], d["d3"]
         self.p1, self.p3 = d["p1"], d["p3"]
         self.eps = float(d["eps"])
-        self._mm2 = [_Int8MatMul(w, threads) for w in self.w2_cat] if int8 else None
+        self._mm2 = [_Int8MatMul(w) for w in self.w2_cat] if int8 else None
         self._cache = _TokenCache(self, token_cache)
         self._lock = threading.Lock()  # the token cache is filled before the worker threads start
         try:
@@ -269,9 +272,13 @@ class FastUSE:
         mu = row_sum / width
         inv_sd = (1.0 / np.sqrt(np.maximum(row_sq / width - mu * mu, 0.0) + self.eps)).astype(np.float32)
         owner = np.repeat(np.arange(len(group)), lens)
+        indptr = np.zeros(len(group) + 1, dtype=np.int64)
+        np.cumsum(lens, out=indptr[1:])
         sums = np.empty((len(group), width), dtype=np.float32)
-        sums[:, :_EMB] = sp.csr_matrix((inv_sd, (owner, tok)), shape=(len(group), len(cache.emb))) @ cache.emb
-        weights = sp.csr_matrix((inv_sd, (owner, rows - _PAD)), shape=(len(group), n_rows - 2 * _PAD))
+        # Built from (data, indices, indptr), entries stay in token order, so the sums do not depend
+        # on where the cache happened to put each token (a (row, col) build sorts by cache row).
+        sums[:, :_EMB] = sp.csr_matrix((inv_sd, tok, indptr), shape=(len(group), len(cache.emb))) @ cache.emb
+        weights = sp.csr_matrix((inv_sd, rows - _PAD, indptr), shape=(len(group), n_rows - 2 * _PAD))
         for i, c2 in enumerate(branch_out):
             sums[:, _EMB + i * _CNN:_EMB + (i + 1) * _CNN] = weights @ c2
         # sum_t layernorm(f_t) @ W = (sum_t f_t/sd_t - sum_t mu_t/sd_t) @ (g*W) + len * (b @ W)
