@@ -63,7 +63,10 @@ class Head:
 
     def predict_proba(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
         """(n, len(labels)) probabilities for softmax heads, (n,) for sigmoid heads."""
-        z = self.logits(emb, ngrams)
+        return self.probabilities(self.logits(emb, ngrams))
+
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        """Logits -> what `predict_proba` returns."""
         if self.kind == "sigmoid":
             return 1.0 / (1.0 + np.exp(-np.clip(z[:, 0], -50, 50)))
         z = z - z.max(axis=1, keepdims=True)
@@ -98,3 +101,45 @@ class Head:
                 if k not in ("name", "labels", "kind", "n_layers", "threshold")}
         return cls(config["name"], config["labels"], config["kind"], layers, hash_ids, hash_w,
                    float(config.get("threshold", 0.5)), meta)
+
+
+
+class HeadSet:
+    """Several heads scored together over the same posts: their hashed n-gram weights sit in one
+    (buckets x all outputs) table, so one sparse product scores every head (for the seven
+    understand heads, 14x faster than a gather and a cumulative sum per head)."""
+
+    def __init__(self, heads: dict[str, Head]):
+        from townsquare.understand.features import N_BUCKETS
+
+        self.heads = heads
+        self._hashed = [h for h in heads.values() if h.hash_ids is not None]
+        self._column = {h.name: k for k, h in enumerate(self._hashed)}
+        self._offsets = np.cumsum([0] + [h.n_outputs for h in self._hashed])
+        self._table = np.zeros((N_BUCKETS, int(self._offsets[-1])), dtype=np.float32)  # ~1 MB per output
+        for k, h in enumerate(self._hashed):
+            self._table[h.hash_ids, self._offsets[k]:self._offsets[k + 1]] = h.hash_w.astype(np.float32)
+
+    def __getitem__(self, name: str) -> Head:
+        return self.heads[name]
+
+    def predict_proba(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None,
+                      names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
+        """``{name: Head.predict_proba(emb, ngrams)}`` for ``names`` (default: every head)."""
+        import scipy.sparse as sp
+
+        scores = None
+        if ngrams is not None and self._hashed:
+            indptr, indices = ngrams
+            posts = sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr),
+                                  shape=(len(indptr) - 1, len(self._table)))
+            scores = posts @ self._table
+        out = {}
+        for name in names or tuple(self.heads):
+            head = self.heads[name]
+            z = head.logits(emb, None)
+            if scores is not None and head.name in self._column:
+                k = self._column[head.name]
+                z = z + scores[:, self._offsets[k]:self._offsets[k + 1]]
+            out[name] = head.probabilities(z)
+        return out

@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from townsquare.models.embedder import Embedder, get_embedder
-from townsquare.models.heads import Head
+from townsquare.models.heads import Head, HeadSet
 from townsquare.understand.features import clean, hashed_ngrams
 
 HEADS_DIR = Path(__file__).resolve().parent.parent / "assets" / "understand"
@@ -98,6 +98,7 @@ class Analyzer:
             raise BadInput("heads_dir", f"{folder} lacks trained heads {missing}",
                            "reinstall townsquare or run scripts/train_understand.py")
         self.heads = {n: Head.load(folder / n) for n in names}
+        self.head_set = HeadSet(self.heads)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """The post embeddings the heads read (store them; `analyze_embedded` reuses them)."""
@@ -156,18 +157,17 @@ class Analyzer:
         return hashed_ngrams(model_texts), _find_pii(texts)
 
     def _score(self, emb: np.ndarray, ngrams, is_zh: np.ndarray) -> dict[str, list]:
-        h = self.heads
-        sent = h["sentiment"].predict_proba(emb, ngrams)
+        p = self.head_set.predict_proba(emb, ngrams)
+        sent = p["sentiment"]
         if is_zh.any():
-            p_zh = h["sentiment_zh"].predict_proba(emb[is_zh], _subset(ngrams, is_zh))
+            p_zh = p["sentiment_zh"][is_zh]
             neutral = sent[is_zh, 1]
             sent[is_zh] = np.stack([(1 - neutral) * (1 - p_zh), neutral, (1 - neutral) * p_zh], axis=1)
-        emo = h["emotion"].predict_proba(emb, ngrams)
-        out: dict[str, list] = {"sentiment": _labelled(sent, SENTIMENT), "emotion": _labelled(emo, EMOTION)}
-        probs = {name: h[name].predict_proba(emb, ngrams) for name in PROBABILITIES}
+        out: dict[str, list] = {"sentiment": _labelled(sent, SENTIMENT), "emotion": _labelled(p["emotion"], EMOTION)}
+        probs = {name: p[name] for name in PROBABILITIES}
         probs["toxicity"] = np.maximum(probs["offensive"], probs["hate"])
-        for name, p in probs.items():
-            out[name] = np.round(p.astype(np.float64), 4).tolist()
+        for name, values in probs.items():
+            out[name] = np.round(values.astype(np.float64), 4).tolist()
         return out
 
 
@@ -176,16 +176,6 @@ def _labelled(p: np.ndarray, labels: tuple[str, ...]) -> list[dict]:
     rounded = np.round(p.astype(np.float64), 4).tolist()
     return [{"label": labels[b], "scores": dict(zip(labels, row, strict=True))}
             for b, row in zip(best.tolist(), rounded, strict=True)]
-
-
-def _subset(ngrams: tuple[np.ndarray, np.ndarray], mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    indptr, indices = ngrams
-    rows = np.flatnonzero(mask)
-    parts = [indices[indptr[r]:indptr[r + 1]] for r in rows]
-    sizes = np.array([len(p) for p in parts], dtype=np.int64)
-    new_ptr = np.zeros(len(rows) + 1, dtype=np.int64)
-    np.cumsum(sizes, out=new_ptr[1:])
-    return new_ptr, (np.concatenate(parts) if parts else indices[:0])
 
 
 def _error_record(error: str) -> dict:
