@@ -7,15 +7,26 @@ Splits: see `townsquare.understand.data` (the official test splits are not used;
 reported number is on our validation splits, never seen in training or model selection).
 
 Each head is a two-level stack, exported as one linear model:
-1. hashed n-gram logistic regression (word 1-2-grams + char 2-4-grams, liblinear, one-vs-rest),
-   scored out-of-fold (3 folds) on the training set;
+1. one or two hashed n-gram logistic regressions (word 1-2-grams + char 2-4-grams, liblinear,
+   one-vs-rest), plain or NB-LR style (binary features scaled by their naive-Bayes log-count
+   ratio, which folds back into plain per-bucket weights), scored out-of-fold on the training set;
 2. logistic regression on [USE embedding (512) | the n-gram scores], balanced class weights
    (the macro metrics weigh every class equally).
 Because both levels are linear, the stack collapses to ``emb @ W + sum(hashed weights) + b``;
 hashed weights are pruned to the ``--keep`` buckets with the largest weight norm.
 
-Takes about 10-15 minutes on 2 cores (embedding ~115k texts is ~4 minutes of that; with
-``--cache`` a rerun skips it).
+Model selection, per head and inside the training split only (`select`): the same 5 stratified
+folds give out-of-fold n-gram scores for every n-gram variant in ``NGRAM_GRID`` and out-of-fold
+logits of the top model for every C in ``TOP_C_GRID``; on those logits we also tune the
+decision rule for the head's metric (sigmoid heads: a threshold; softmax heads: per-class
+logit offsets) and keep the combination with the best cross-validated metric. The threshold
+and offsets are folded into the exported bias, so ``p >= 0.5`` / argmax is the tuned rule.
+
+Measured on the shared 2-core box, one thread per process, embeddings cached: ~24 min for the
+six smaller heads (emotion 5.5, offensive 5, hate 3.5, irony 0.5, crisis 6.5, sentiment_zh 3) and
+~36 min for sentiment (47k posts, smaller grid, run in parallel); embedding ~115k texts adds ~5
+minutes once (``--cache`` keeps them); ``--no-tune`` skips selection and uses the old fixed
+hyper-parameters (one plain n-gram model, ngram_C=0.1, C=1.0, no rule tuning).
 """
 
 from __future__ import annotations
@@ -31,7 +42,6 @@ import scipy.sparse as sp
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score, recall_score
 from sklearn.model_selection import StratifiedKFold
-from sklearn.multiclass import OneVsRestClassifier
 
 from townsquare.models.embedder import get_embedder
 from townsquare.models.heads import Head
@@ -47,6 +57,14 @@ TASKS = {  # head name -> (labels, kind, metric)
     "crisis_informative": (["not_informative", "informative"], "sigmoid", "macro_f1"),
     "sentiment_zh": (["negative", "positive"], "sigmoid", "accuracy"),
 }
+# n-gram level candidates: the (nb, C) n-gram models whose scores are stacked (one or two models)
+NGRAM_GRID = (((False, 0.03),), ((False, 0.1),), ((False, 0.3),), ((True, 0.1),), ((True, 0.3),),
+              ((True, 1.0),), ((False, 0.1), (True, 0.3)))
+TOP_C_GRID = (0.1, 0.3, 1.0, 3.0)
+# sentiment has 15x the data of the other English heads: a smaller grid keeps training time sane
+SMALL_GRID = {"sentiment": ((((False, 0.1),), ((True, 0.3),), ((False, 0.1), (True, 0.3))), (0.3, 1.0))}
+FIXED = {"ngram_models": [(False, 0.1)], "C": 1.0}  # the untuned configuration (--no-tune)
+N_FOLDS = 5
 
 
 def score(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
@@ -89,43 +107,134 @@ def ngram_matrix(texts: list[str]) -> sp.csr_matrix:
     return sp.csr_matrix((values, indices, indptr), shape=(len(texts), N_BUCKETS))
 
 
-def _ngram_model(x: sp.csr_matrix, y: np.ndarray, c: float):
-    lr = LogisticRegression(C=c, solver="liblinear", max_iter=1000, class_weight="balanced")
-    model = OneVsRestClassifier(lr) if len(np.unique(y)) > 2 else lr
-    return model.fit(x, y)
+def fit_ngram(x: sp.csr_matrix, y: np.ndarray, n_out: int, c: float, nb: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(N_BUCKETS, n_out) weights and (n_out,) bias of the hashed n-gram LR (one-vs-rest if n_out > 1).
+
+    With ``nb`` each binary problem sees its features scaled by the naive-Bayes log-count
+    ratio r (Wang & Manning 2012); the fitted weights times r act on the raw binary features.
+    """
+    u, ub = np.zeros((x.shape[1], n_out)), np.zeros(n_out)
+    for j in range(n_out):
+        t = (y == (1 if n_out == 1 else j)).astype(int)
+        r = None
+        if nb:
+            p = 1.0 + np.asarray(x[t == 1].sum(axis=0)).ravel()
+            q = 1.0 + np.asarray(x[t == 0].sum(axis=0)).ravel()
+            r = np.log(p / p.sum()) - np.log(q / q.sum())
+        xs = x @ sp.diags(r) if nb else x
+        lr = LogisticRegression(C=c, solver="liblinear", max_iter=1000, class_weight="balanced").fit(xs, t)
+        u[:, j] = lr.coef_[0] * r if nb else lr.coef_[0]
+        ub[j] = lr.intercept_[0]
+    return u, ub
 
 
-def _ngram_weights(model) -> tuple[np.ndarray, np.ndarray]:
-    """(N_BUCKETS, k) weights and (k,) bias of the n-gram model's decision function."""
-    if isinstance(model, OneVsRestClassifier):
-        est = model.estimators_
-        return (np.stack([e.coef_[0] for e in est], axis=1),
-                np.array([e.intercept_[0] for e in est]))
-    return model.coef_[0][:, None], model.intercept_
+def _folds(y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    return list(StratifiedKFold(N_FOLDS, shuffle=True, random_state=0).split(np.zeros(len(y)), y))
 
 
-def train_head(name: str, train: tuple[np.ndarray, sp.csr_matrix, np.ndarray],
-               ngram_c: float, c: float, keep: int) -> Head:
+def oof_ngram(grams: sp.csr_matrix, y: np.ndarray, n_out: int, c: float, nb: bool) -> np.ndarray:
+    """Out-of-fold n-gram scores (n, n_out): the top model must not see in-sample n-gram fits."""
+    oof = np.zeros((len(y), n_out))
+    for a, b in _folds(y):
+        u, ub = fit_ngram(grams[a], y[a], n_out, c, nb)
+        oof[b] = grams[b] @ u + ub
+    return oof
+
+
+def fit_top(x: np.ndarray, y: np.ndarray, c: float) -> LogisticRegression:
+    return LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, y)
+
+
+def tune_rule(kind: str, metric: str, y: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, float]:
+    """Logit offsets added to the bias (sigmoid: -threshold logit) that maximise the metric on z."""
+    if kind == "sigmoid":
+        best = (np.zeros(1), score(metric, y, (z[:, 0] >= 0).astype(int)))
+        for p in np.arange(0.2, 0.801, 0.02):
+            t = np.log(p / (1 - p))
+            value = score(metric, y, (z[:, 0] >= t).astype(int))
+            if value > best[1] + 1e-9:
+                best = (np.array([-t]), value)
+        return best
+    off = np.zeros(z.shape[1])
+    best_value = score(metric, y, z.argmax(axis=1))
+    for _ in range(2):  # coordinate ascent; class 0 stays the reference
+        for j in range(1, z.shape[1]):
+            for s in np.arange(-2.0, 2.001, 0.1):
+                trial = off.copy()
+                trial[j] = s
+                value = score(metric, y, (z + trial).argmax(axis=1))
+                if value > best_value + 1e-9:
+                    off, best_value = trial, value
+    return off, best_value
+
+
+def _logits(model: LogisticRegression, x: np.ndarray) -> np.ndarray:
+    z = model.decision_function(x)
+    return z[:, None] if z.ndim == 1 else z
+
+
+def select(name: str, emb: np.ndarray, grams: sp.csr_matrix, y: np.ndarray,
+           oofs: dict[tuple[bool, float], np.ndarray]) -> dict:
+    """Grid over n-gram models x top C, scored by stratified CV inside the training split.
+
+    ``oofs`` is filled with the out-of-fold scores of every n-gram model (train_head reuses them).
+    """
+    labels, kind, metric = TASKS[name]
+    n_out = 1 if kind == "sigmoid" else len(labels)
+    ngram_grid, c_grid = SMALL_GRID.get(name, (NGRAM_GRID, TOP_C_GRID))
+    folds = _folds(y)
+    results = []
+    for models in ngram_grid:
+        for m in models:
+            if m not in oofs:
+                oofs[m] = oof_ngram(grams, y, n_out, m[1], m[0])
+        x = np.hstack([emb, *(oofs[m] for m in models)])
+        for c in c_grid:
+            z = np.zeros((len(y), n_out))
+            for a, b in folds:
+                z[b] = _logits(fit_top(x[a], y[a], c), x[b])
+            off, value = tune_rule(kind, metric, y, z)
+            results.append({"ngram_models": [list(m) for m in models], "C": c, "offsets": off.round(3).tolist(),
+                            "cv_untuned": round(score(metric, y, _predict(kind, z)), 4), "cv": round(value, 4)})
+            print(f"  {name} ngram (nb, C) {models} top C={c}: cv {results[-1]['cv_untuned']:.4f} "
+                  f"-> {value:.4f} with rule {results[-1]['offsets']}", flush=True)
+    return max(results, key=lambda r: r["cv"]) | {"grid": len(results),
+                                                   "grid_spec": [[list(m) for m in ms] for ms in ngram_grid],
+                                                   "c_grid": list(c_grid)}
+
+
+def _predict(kind: str, z: np.ndarray) -> np.ndarray:
+    return (z[:, 0] >= 0).astype(int) if kind == "sigmoid" else z.argmax(axis=1)
+
+
+def train_head(name: str, train: tuple[np.ndarray, sp.csr_matrix, np.ndarray], cfg: dict, keep: int,
+               oofs: dict[tuple[bool, float], np.ndarray] | None = None) -> Head:
+    """Fit the chosen configuration on the whole training split and export it as one Head."""
     labels, kind, metric = TASKS[name]
     emb, grams, y = train
     n_out = 1 if kind == "sigmoid" else len(labels)
-    oof = np.zeros((len(y), n_out))
-    for a, b in StratifiedKFold(3, shuffle=True, random_state=0).split(emb, y):
-        u, ub = _ngram_weights(_ngram_model(grams[a], y[a], ngram_c))
-        oof[b] = grams[b] @ u + ub
-    u, ub = _ngram_weights(_ngram_model(grams, y, ngram_c))
-    top = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
-    top.fit(np.hstack([emb, oof]), y)
-    coef, bias = top.coef_.T, top.intercept_  # (512 + n_out, k), (k,)
+    oofs = {} if oofs is None else oofs
+    scores, us, ubs = [], [], []
+    for nb, ngram_c in cfg["ngram_models"]:
+        if (nb, ngram_c) not in oofs:
+            oofs[(nb, ngram_c)] = oof_ngram(grams, y, n_out, ngram_c, nb)
+        scores.append(oofs[(nb, ngram_c)])
+        u, ub = fit_ngram(grams, y, n_out, ngram_c, nb)
+        us.append(u)
+        ubs.append(ub)
+    u, ub = np.hstack(us), np.concatenate(ubs)  # (N_BUCKETS, n_out * models), (n_out * models,)
+    top = fit_top(np.hstack([emb, *scores]), y, cfg["C"])
+    coef = top.coef_.T  # (512 + n_out, k)
     w_emb, v = coef[:512], coef[512:]
+    bias = top.intercept_ + ub @ v + np.asarray(cfg.get("offsets", np.zeros(n_out)))
     hashed = u @ v  # (N_BUCKETS, k): n-gram weights folded through the top model
     norms = np.abs(hashed).max(axis=1)
     ids = np.sort(np.argsort(norms)[-keep:])
     ids = ids[norms[ids] > 0]
-    head = Head(name, labels, kind, [(w_emb.astype(np.float32), (bias + ub @ v).astype(np.float32))],
+    head = Head(name, labels, kind, [(w_emb.astype(np.float32), bias.astype(np.float32))],
                 hash_ids=ids, hash_w=hashed[ids].astype(np.float32))
-    head.meta = {"metric": metric, "ngram_C": ngram_c, "C": c, "hashed_buckets_kept": int(len(ids)),
-                 "class_weight": "balanced", "embedder": "use"}
+    head.meta = {"metric": metric, "ngram_models_nb_C": [list(m) for m in cfg["ngram_models"]], "C": cfg["C"],
+                 "hashed_buckets_kept": int(len(ids)), "class_weight": "balanced", "embedder": "use"}
     return head
 
 
@@ -141,9 +250,10 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=None, help="folder to keep embeddings between runs")
     ap.add_argument("--keep", type=int, default=20_000, help="hashed n-gram buckets kept per head")
     ap.add_argument("--only", nargs="*", default=None, help="train only these heads")
+    ap.add_argument("--no-tune", action="store_true", help="skip model selection; use the fixed configuration")
     args = ap.parse_args()
 
-    embedder = get_embedder("use")
+    embedder = get_embedder("use-fp32")  # the heads learn from exact float32 vectors; int8 serving is within cosine 0.9998
     report = {}
     for name, (train, val) in load_splits(args.data).items():
         if args.only and name not in args.only:
@@ -151,11 +261,22 @@ def main() -> None:
         t0 = time.perf_counter()
         tr = (embed(train.texts, embedder, args.cache), ngram_matrix(train.texts), train.labels)
         va_emb = embed(val.texts, embedder, args.cache)
-        head = train_head(name, tr, ngram_c=0.1, c=1.0, keep=args.keep)
+        oofs: dict[tuple[bool, float], np.ndarray] = {}
+        cfg = dict(FIXED) if args.no_tune else select(name, *tr, oofs)
+        head = train_head(name, tr, cfg, keep=args.keep, oofs=oofs)
+        if not args.no_tune:
+            head.meta["selection"] = {
+                "procedure": f"{N_FOLDS}-fold stratified CV (seed 0) inside the training split; grid: "
+                             f"stacked n-gram models (nb, C) in {cfg['grid_spec']} x top C in {cfg['c_grid']}; "
+                             "decision rule (sigmoid threshold / softmax class logit offsets) tuned on the "
+                             "out-of-fold logits, best CV metric kept, rule folded into the bias",
+                "cv_metric": cfg["cv"], "cv_untuned_rule": cfg["cv_untuned"], "logit_offsets": cfg["offsets"],
+                "configs_tried": cfg["grid"]}
         va_ngrams = hashed_ngrams([clean(t) for t in val.texts])
         value = score(head.meta["metric"], val.labels, predict_labels(head, va_emb, va_ngrams))
         head.meta.update({"validation": {"metric": head.meta["metric"], "value": round(value, 4),
-                                         "n": len(val.texts)}, "n_train": len(train.texts)})
+                                         "n": len(val.texts)}, "n_train": len(train.texts),
+                          "train_seconds": round(time.perf_counter() - t0)})
         head.save(args.out / name)
         report[name] = round(value, 4)
         print(f"{name}: {head.meta['metric']} {value:.4f} on {len(val.texts)} validation posts "
