@@ -457,3 +457,14 @@ def test_shipped_adapter_meets_the_perplexity_target():
     tuned = perplexity(texts, load_scorer("shipped"))
     assert base.tokens == tuned.tokens
     assert tuned.perplexity <= 0.7 * base.perplexity, (tuned.perplexity, base.perplexity)
+
+
+def test_a_checkpoint_cut_short_by_a_crash_is_never_resumed(tmp_path):
+    """A kill during torch.save leaves "step-N.partial/state.pt" truncated; resuming must skip it."""
+    from townsquare.create.finetune.train import _checkpoints
+
+    good, cut = tmp_path / "checkpoints" / "step-000005", tmp_path / "checkpoints" / "step-000010.partial"
+    for folder in (good, cut):
+        folder.mkdir(parents=True)
+        (folder / "state.pt").write_bytes(b"\x80\x02")  # the partial one would raise EOFError on load
+    assert _checkpoints(tmp_path) == [good]

@@ -214,7 +214,9 @@ def _fingerprint(config: TrainConfig, model_path: Path, rows: list[tuple[list[in
 
 def _checkpoints(output: Path) -> list[Path]:
     root = output / "checkpoints"
-    return sorted(p for p in root.glob("step-*") if (p / "state.pt").is_file()) if root.is_dir() else []
+    # a "step-N.partial" folder is a checkpoint cut short by a crash: its state.pt may be truncated
+    return sorted(p for p in root.glob("step-*") if p.suffix != ".partial" and (p / "state.pt").is_file()) \
+        if root.is_dir() else []
 
 
 def _save_checkpoint(torch, output: Path, model, optimizer, scheduler, state: dict, keep: int) -> None:
