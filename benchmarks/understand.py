@@ -40,8 +40,9 @@ Measured 2026-12-06 on a 2-core Intel Xeon @ 2.8 GHz with AVX-512 VNNI (KVM gues
 
 Peak memory 2.3 GB for the whole run (three USE models and the baselines). The 2,000 posts/s target
 is NOT met. The machine's speed drifted by ~30% between the runs (the package itself: 616 vs 440), so
-read the ratios: the full analysis runs at 2.1-2.6x the package's batched encoder, up from ~1.6x
-(755-786 posts/s on the AMD box on 2026-12-06). Embedding alone, tokenised and warm, reached
+read the ratios: the full analysis runs at 2.1-2.6x the package's batched encoder. Before/after on this
+machine (the previous commit's tree vs this one, alternating, median of 3 passes each): 426 and 658
+posts/s before, 1,511 and 1,534 after. Embedding alone, tokenised and warm, reached
 2,327 posts/s (int8) and 1,641 (float32) in a separate quiet check; the rest of the analysis
 (language, n-grams, PII, seven heads, building the records) costs ~0.1 ms per post.
 """
