@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
+from tests.browser import stop
 from townsquare.config import get_settings
 from townsquare.errors import BadInput, TownsquareError
 from townsquare.models.llm import Generation, Generator, get_generator
@@ -121,12 +122,7 @@ def llama_server(gguf_path, tmp_path_factory):
             time.sleep(0.2)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=10)
         log.close()
 
 

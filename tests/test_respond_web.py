@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import Browser, get_json, require_chromium, wait_healthy
+from tests.browser import Browser, get_json, require_chromium, stop, wait_healthy
 from tests.conftest import TOWNSQUARE_BIN
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,12 +48,7 @@ def respond_server(tmp_path, settings_env):
         wait_healthy(proc, base, log_path, 120)
         yield base, customer, agent
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def post_json(url: str, key: str, body: dict) -> dict:

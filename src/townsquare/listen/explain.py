@@ -83,23 +83,30 @@ def silhouette(x: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
+def best_k(sample: np.ndarray, max_k: int, min_size: int, floor: float) -> int:
+    """The k in 2..max_k (at most one cluster per `min_size` rows) whose k-means clustering of `sample`
+    has the best silhouette above `floor`; 1 when none beats it."""
+    best, best_s = 1, floor
+    for k in range(2, min(max_k, len(sample) // min_size) + 1):
+        labels, _ = kmeans(sample, k)
+        if len(set(labels.tolist())) < k:
+            continue
+        s = silhouette(sample, labels)
+        if s > best_s:
+            best, best_s = k, s
+    return best
+
+
 def cluster(x: np.ndarray, max_k: int = MAX_CLUSTERS) -> np.ndarray:
     """Labels for 1-5 clusters: the k with the best silhouette, if it is convincingly above one cluster."""
     n = len(x)
     if n < 6:
         return np.zeros(n, dtype=int)
     sample = x if n <= 600 else x[np.random.default_rng(0).choice(n, 600, replace=False)]
-    best_k, best_s = 1, 0.08  # below this, the posts are one conversation
-    for k in range(2, min(max_k, n // 3) + 1):
-        labels, _ = kmeans(sample, k)
-        if len(set(labels.tolist())) < k:
-            continue
-        s = silhouette(sample, labels)
-        if s > best_s:
-            best_k, best_s = k, s
-    if best_k == 1:
+    k = best_k(sample, max_k, min_size=3, floor=0.08)  # below 0.08, the posts are one conversation
+    if k == 1:
         return np.zeros(n, dtype=int)
-    _, centroids = kmeans(sample, best_k)
+    _, centroids = kmeans(sample, k)
     return np.argmax(x @ centroids.T, axis=1)
 
 

@@ -127,18 +127,10 @@ def user_vectors(store: Store, model: str | None = None) -> UserVectors:
 
 
 def _choose_k(x: np.ndarray, max_k: int) -> int:
-    from townsquare.listen.explain import kmeans, silhouette
+    from townsquare.listen.explain import best_k
 
     sample = x if len(x) <= 800 else x[np.random.default_rng(0).choice(len(x), 800, replace=False)]
-    best_k, best_s = 2, -1.0
-    for k in range(2, min(max_k, len(sample) // 5) + 1):
-        labels, _ = kmeans(sample, k)
-        if len(set(labels.tolist())) < k:
-            continue
-        s = silhouette(sample, labels)
-        if s > best_s:
-            best_k, best_s = k, s
-    return best_k
+    return max(2, best_k(sample, max_k, min_size=5, floor=-1.0))  # segments: always at least two
 
 
 def ctfidf(docs_per_class: list[list[list[str]]], top: int = 6) -> list[list[str]]:
