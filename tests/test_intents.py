@@ -16,6 +16,8 @@ from typer.testing import CliRunner
 from townsquare.cli import app
 from townsquare.errors import BadInput
 from townsquare.respond.intents import IntentModel, load_examples
+from townsquare.respond.intents.encoders import encode
+from townsquare.respond.intents.finetune import FineTunedEncoder, _length_batches
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -37,7 +39,7 @@ def _clinc_subset():
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """One small real model (5 x 100 CLINC150 examples + 100 oos, USE only to stay fast), via the CLI."""
+    """One small real model (5 x 100 CLINC150 examples + 100 oos; USE + MiniLM fine-tuned for 2 epochs), via the CLI."""
     if not CLINC.is_file():
         pytest.skip(f"CLINC150 not found at {CLINC}")
     tmp = tmp_path_factory.mktemp("intents")
@@ -49,8 +51,9 @@ def trained(tmp_path_factory):
         w.writerows(train)
     model_dir = tmp / "model"
     r = runner.invoke(app, ["intents", "train", "--examples", str(examples), "--model-dir", str(model_dir),
-                            "--encoders", "use"])
+                            "--encoders", "use", "--epochs", "2"])
     assert r.exit_code == 0, r.output
+    assert "fine-tuned MiniLM" in r.output
     return tmp, model_dir, val
 
 
@@ -80,12 +83,52 @@ def test_jsonl_examples_without_oos_calibrate_a_threshold(tmp_path):
     examples = tmp_path / "examples.jsonl"
     examples.write_text("".join(json.dumps({"text": q, "intent": i}) + "\n" for q, i in train if i != "oos"))
     r = runner.invoke(app, ["intents", "train", "--examples", str(examples), "--model-dir", str(tmp_path / "m"),
-                            "--encoders", "use"])
+                            "--encoders", "use", "--no-finetune"])
     assert r.exit_code == 0, r.output
     model = IntentModel.load(tmp_path / "m")
-    assert "oos" not in model.labels and model.threshold > 0.0
+    assert "oos" not in model.labels and model.threshold > 0.0 and model.finetuned is None
     intents, conf = model.predict(["what is my account balance", "how tall is mount everest"])
     assert intents[0] == "balance"
+
+
+@needs_clinc
+def test_fine_tuned_encoder_learns_and_round_trips(tmp_path):
+    """MiniLM fine-tuned on 3 x 30 real examples fits them, and a saved copy gives the same logits."""
+    train, val = _clinc_subset()
+    labels = INTENTS[:3]
+    rows = [(q, i) for q, i in train if i in labels]
+    rows = [r for label in labels for r in [r for r in rows if r[1] == label][:30]]
+    texts, intents = [q for q, _ in rows], [i for _, i in rows]
+    before = FineTunedEncoder.fit(texts[:3], intents[:3], labels, epochs=1)  # 1 step: barely trained
+    model = FineTunedEncoder.fit(texts, intents, labels, epochs=3, batch_size=16)
+    held = [(q, i) for q, i in val if i in labels]
+    gold = np.array([labels.index(i) for _, i in held])
+    acc = np.mean(model.logits([q for q, _ in held]).argmax(1) == gold)
+    assert acc >= 0.9 and acc > np.mean(before.logits([q for q, _ in held]).argmax(1) == gold)
+    model.save(tmp_path / "ft")
+    again = FineTunedEncoder.load(tmp_path / "ft", labels)
+    np.testing.assert_allclose(again.logits(texts[:8]), model.logits(texts[:8]), atol=1e-4)
+
+
+def test_length_batches_cover_every_row_once():
+    lengths = np.random.default_rng(0).integers(1, 80, size=1000)
+    batches = _length_batches(lengths, 32, np.random.default_rng(1))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    assert all(len(b) <= 32 for b in batches)
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])  # grouped by length: little padding
+    assert spread < 0.3 * np.ptp(lengths)
+
+
+@needs_clinc
+def test_fine_tuned_model_is_saved_and_used(trained):
+    _, model_dir, _ = trained
+    model = IntentModel.load(model_dir)
+    assert model.finetuned is not None and (model_dir / "finetuned" / "head.npz").is_file()
+    queries = ["what is my account balance", "send 20 dollars to my sister"]
+    X = encode(queries, model.encoders)
+    frozen, _ = model.predict_features(X)
+    mixed, _ = model.predict(queries)
+    assert mixed == ["balance", "transfer"] and frozen[0] == "balance"
 
 
 @needs_clinc

@@ -1,23 +1,29 @@
-"""Intent classifier with out-of-scope detection, over frozen multilingual sentence embeddings.
+"""Intent classifier with out-of-scope detection: frozen multilingual sentence embeddings + a fine-tuned encoder.
 
 Chosen on validation (numbers in `benchmarks/respond.py`): the L2-normalised USE + e5 + MiniLM
 vectors side by side, one multinomial logistic regression over them (TF-IDF n-grams stacked on
-top, and an MLP, did not help). Out-of-scope, the hand-off case, is caught two ways:
+top, and an MLP, did not help); then, unless ``finetune=False``, MiniLM fine-tuned end to end on the
+same examples (`finetune.py`), its log-probabilities mixed with the regression's (weight ``MIX`` on the
+regression). The mix picks the intent. Out-of-scope, the hand-off case, is caught two ways:
 
 * if the examples hold an ``oos`` intent, it is a class of its own (CLINC150: +9 points of
   out-of-scope recall at the same in-scope accuracy);
 * a query whose top in-scope probability is below ``threshold`` is ``oos``. The threshold is
   calibrated on held-out training examples — it rejects ``max_reject`` (1.5 %) of held-out in-scope
-  queries — so it needs no ``oos`` examples, and never looks at validation or test data.
+  queries — so it needs no ``oos`` examples, and never looks at validation or test data. It is
+  applied to the regression's confidence: the fine-tuned encoder has seen every example, so no
+  held-out part is left to calibrate the mix on (training it twice would double the cost).
 
-Saved as a folder: ``config.json`` (labels, encoders, threshold, training report) and
-``weights.npz`` (W, b); prediction is numpy only once the encoders are loaded.
+Saved as a folder: ``config.json`` (labels, encoders, threshold, training report), ``weights.npz``
+(W, b) and, when fine-tuned, ``finetuned/`` (the encoder in safetensors and its head).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,9 +32,17 @@ import numpy as np
 from townsquare.errors import BadInput
 from townsquare.respond.intents.data import OOS
 from townsquare.respond.intents.encoders import encode
+from townsquare.respond.intents.finetune import FineTunedEncoder
 
 DEFAULT_ENCODERS = ["use", "e5", "minilm"]
 FORMAT = "townsquare-intents/1"
+MIX = 0.6  # weight of the frozen regression's log-probabilities against the fine-tuned encoder's (validation)
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    np.exp(z, out=z)
+    return z / z.sum(axis=1, keepdims=True)
 
 
 @dataclass
@@ -39,25 +53,29 @@ class IntentModel:
     b: np.ndarray
     threshold: float
     meta: dict = field(default_factory=dict)
+    finetuned: FineTunedEncoder | None = None
 
     def logits(self, X: np.ndarray) -> np.ndarray:
         return X @ self.W + self.b
 
-    def predict_features(self, X: np.ndarray) -> tuple[list[str], np.ndarray]:
-        """(intent or ``oos``, confidence) per row of encoded features."""
-        z = self.logits(X)
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
+    def predict_features(self, X: np.ndarray, finetuned_logits: np.ndarray | None = None,
+                         ) -> tuple[list[str], np.ndarray]:
+        """(intent or ``oos``, confidence) per row of encoded features (and of the fine-tuned encoder's logits)."""
+        p = _softmax(self.logits(X))
         oos_col = self.labels.index(OOS) if OOS in self.labels else None
-        ins = z.copy()
+        in_scope = p.copy()
         if oos_col is not None:
-            ins[:, oos_col] = -1.0
-        best = ins.argmax(axis=1)
-        conf = ins[np.arange(len(z)), best]
-        reject = conf < self.threshold
+            in_scope[:, oos_col] = -1.0
+        reject = in_scope.max(axis=1) < self.threshold  # calibrated on the regression alone (see above)
+        if finetuned_logits is not None:
+            p = _softmax(MIX * np.log(p + 1e-12) + (1.0 - MIX) * np.log(_softmax(finetuned_logits) + 1e-12))
+            in_scope = p.copy()
+            if oos_col is not None:
+                in_scope[:, oos_col] = -1.0
+        best = in_scope.argmax(axis=1)
+        conf = in_scope[np.arange(len(p)), best]
         if oos_col is not None:
-            reject |= z.argmax(axis=1) == oos_col
+            reject |= p.argmax(axis=1) == oos_col
         intents = [OOS if r else self.labels[i] for i, r in zip(best, reject, strict=True)]
         # for oos, confidence says how sure we are that it is out of scope
         confidence = np.where(reject, 1.0 - conf, conf).astype(np.float32)
@@ -65,14 +83,20 @@ class IntentModel:
 
     def predict(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
         """Batched: (intent or ``oos`` per text, confidence in [0, 1] per text)."""
-        return self.predict_features(encode(list(texts), self.encoders))
+        texts = list(texts)
+        finetuned_logits = self.finetuned.logits(texts) if self.finetuned and texts else None
+        return self.predict_features(encode(texts, self.encoders), finetuned_logits)
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(folder / "weights.npz", W=self.W.astype(np.float32), b=self.b.astype(np.float32))
         config = {"format": FORMAT, "labels": self.labels, "encoders": self.encoders,
-                  "threshold": self.threshold, **self.meta}
+                  "threshold": self.threshold, **self.meta, "finetuned": self.finetuned is not None}
+        if self.finetuned is not None:
+            self.finetuned.save(folder / "finetuned")
+        elif (folder / "finetuned").is_dir():  # a stale one from an earlier training would mislead readers
+            shutil.rmtree(folder / "finetuned")
         (folder / "config.json").write_text(json.dumps(config, indent=1, ensure_ascii=False) + "\n")
 
     @classmethod
@@ -88,8 +112,10 @@ class IntentModel:
                            "train one with `townsquare intents train`")
         with np.load(folder / "weights.npz") as z:
             W, b = z["W"], z["b"]
-        meta = {k: v for k, v in config.items() if k not in ("format", "labels", "encoders", "threshold")}
-        return cls(config["labels"], config["encoders"], W, b, float(config["threshold"]), meta)
+        meta = {k: v for k, v in config.items()
+                if k not in ("format", "labels", "encoders", "threshold", "finetuned")}
+        finetuned = FineTunedEncoder.load(folder / "finetuned", config["labels"]) if config.get("finetuned") else None
+        return cls(config["labels"], config["encoders"], W, b, float(config["threshold"]), meta, finetuned)
 
 
 def _fit_lr(X: np.ndarray, y: np.ndarray, C: float) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -133,12 +159,19 @@ def train_features(X: np.ndarray, intents: list[str], encoders: list[str], *, C:
     return IntentModel(labels, encoders, W, b, threshold, meta)
 
 
-def train(texts: list[str], intents: list[str], encoders: list[str] | None = None, **kwargs) -> IntentModel:
-    """Encode the examples and fit; see `train_features` for the knobs."""
+def train(texts: list[str], intents: list[str], encoders: list[str] | None = None, *, finetune: bool = True,
+          epochs: int = 5, progress: Callable[[int, int], None] | None = None, **kwargs) -> IntentModel:
+    """Encode the examples and fit (see `train_features` for the knobs); then fine-tune MiniLM on them too
+    unless ``finetune=False`` (``progress(step, total)`` follows its steps)."""
     encoders = list(encoders or DEFAULT_ENCODERS)
     t0 = time.perf_counter()
     X = encode(list(texts), encoders)
     encode_s = time.perf_counter() - t0
     model = train_features(X, intents, encoders, **kwargs)
     model.meta["encode_seconds"] = round(encode_s, 1)
+    if finetune:
+        t0 = time.perf_counter()
+        model.finetuned = FineTunedEncoder.fit(list(texts), list(intents), model.labels, epochs=epochs,
+                                               progress=progress)
+        model.meta.update(finetune_epochs=epochs, finetune_seconds=round(time.perf_counter() - t0, 1))
     return model
