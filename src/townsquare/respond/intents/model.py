@@ -10,9 +10,8 @@ regression). The mix picks the intent. Out-of-scope, the hand-off case, is caugh
   out-of-scope recall at the same in-scope accuracy);
 * a query whose top in-scope probability is below ``threshold`` is ``oos``. The threshold is
   calibrated on held-out training examples — it rejects ``max_reject`` (1.5 %) of held-out in-scope
-  queries — so it needs no ``oos`` examples, and never looks at validation or test data. It is
-  applied to the regression's confidence: the fine-tuned encoder has seen every example, so no
-  held-out part is left to calibrate the mix on (training it twice would double the cost).
+  queries — so it needs no ``oos`` examples, and never looks at validation or test data. With a
+  fine-tuned encoder it is the mix's confidence, so the encoder is fine-tuned without the held-out part.
 
 Saved as a folder: ``config.json`` (labels, encoders, threshold, training report), ``weights.npz``
 (W, b) and, when fine-tuned, ``finetuned/`` (the encoder in safetensors and its head).
@@ -60,20 +59,20 @@ class IntentModel:
 
     def predict_features(self, X: np.ndarray, finetuned_logits: np.ndarray | None = None,
                          ) -> tuple[list[str], np.ndarray]:
-        """(intent or ``oos``, confidence) per row of encoded features (and of the fine-tuned encoder's logits)."""
+        """(intent or ``oos``, confidence) per row of encoded features; a fine-tuned model also needs its
+        encoder's logits for the same texts (`predict` does both)."""
+        if (finetuned_logits is None) != (self.finetuned is None):
+            raise ValueError("pass finetuned_logits exactly when the model has a fine-tuned encoder")
         p = _softmax(self.logits(X))
+        if finetuned_logits is not None:
+            p = _softmax(MIX * np.log(p + 1e-12) + (1.0 - MIX) * np.log(_softmax(finetuned_logits) + 1e-12))
         oos_col = self.labels.index(OOS) if OOS in self.labels else None
         in_scope = p.copy()
         if oos_col is not None:
             in_scope[:, oos_col] = -1.0
-        reject = in_scope.max(axis=1) < self.threshold  # calibrated on the regression alone (see above)
-        if finetuned_logits is not None:
-            p = _softmax(MIX * np.log(p + 1e-12) + (1.0 - MIX) * np.log(_softmax(finetuned_logits) + 1e-12))
-            in_scope = p.copy()
-            if oos_col is not None:
-                in_scope[:, oos_col] = -1.0
         best = in_scope.argmax(axis=1)
         conf = in_scope[np.arange(len(p)), best]
+        reject = conf < self.threshold
         if oos_col is not None:
             reject |= p.argmax(axis=1) == oos_col
         intents = [OOS if r else self.labels[i] for i, r in zip(best, reject, strict=True)]
@@ -141,37 +140,48 @@ def _holdout(y: np.ndarray, frac: float, seed: int) -> np.ndarray:
 
 
 def train_features(X: np.ndarray, intents: list[str], encoders: list[str], *, C: float = 10.0,
-                   max_reject: float = 0.015, holdout: float = 0.15, seed: int = 0) -> IntentModel:
-    """Fit on encoded features: calibrate the threshold on a held-out part, then refit on everything."""
+                   max_reject: float = 0.015, holdout: float = 0.15, seed: int = 0, texts: list[str] | None = None,
+                   epochs: int = 5, progress: Callable[[int, int], None] | None = None) -> IntentModel:
+    """Fit on encoded features: calibrate the threshold on a held-out part, then refit the regression on everything.
+
+    With ``texts`` (the examples' text), MiniLM is also fine-tuned for ``epochs`` on the part not held out, and the
+    threshold is calibrated on the mix. That encoder is the one kept: refitting it on everything would double the
+    training time, and the held-out 15 % cost it nothing measurable (BANKING77 top-1 0.933 either way)."""
     y = np.asarray(intents)
     t0 = time.perf_counter()
     held = _holdout(y, holdout, seed)
-    threshold = 0.0
-    if held.any() and len(set(y[~held])) > 1:
+    threshold, finetuned, meta = 0.0, None, {}
+    calibrate = held.any() and len(set(y[~held])) > 1
+    fit_rows = np.flatnonzero(~held) if calibrate else np.arange(len(y))
+    if texts is not None:
+        t1 = time.perf_counter()
+        labels = sorted({str(label) for label in y})  # sklearn's class order, which the regression keeps
+        finetuned = FineTunedEncoder.fit([texts[i] for i in fit_rows], [str(y[i]) for i in fit_rows], labels,
+                                         epochs=epochs, progress=progress)
+        meta = {"finetune_epochs": epochs, "finetuned_on": int(len(fit_rows)),
+                "finetune_seconds": round(time.perf_counter() - t1, 1)}
+    if calibrate:
         labels, W, b = _fit_lr(X[~held], y[~held], C)
-        probe = IntentModel(labels, encoders, W, b, 0.0)
-        ins = held & (y != OOS)
-        _, conf = probe.predict_features(X[ins])
+        probe = IntentModel(labels, encoders, W, b, 0.0, finetuned=finetuned)
+        ins = np.flatnonzero(held & (y != OOS))
+        finetuned_logits = finetuned.logits([texts[i] for i in ins]) if finetuned else None
+        _, conf = probe.predict_features(X[ins], finetuned_logits)
         threshold = float(np.quantile(conf, max_reject)) if len(conf) else 0.0
     labels, W, b = _fit_lr(X, y, C)
-    meta = {"trained_on": int(len(y)), "n_oos_examples": int((y == OOS).sum()), "C": C,
-            "max_reject": max_reject, "holdout": holdout, "fit_seconds": round(time.perf_counter() - t0, 1)}
-    return IntentModel(labels, encoders, W, b, threshold, meta)
+    assert finetuned is None or finetuned.labels == labels, "the fine-tuned head and the regression disagree"
+    meta = {"trained_on": int(len(y)), "n_oos_examples": int((y == OOS).sum()), "C": C, "max_reject": max_reject,
+            "holdout": holdout, **meta, "fit_seconds": round(time.perf_counter() - t0, 1)}
+    return IntentModel(labels, encoders, W, b, threshold, meta, finetuned)
 
 
 def train(texts: list[str], intents: list[str], encoders: list[str] | None = None, *, finetune: bool = True,
-          epochs: int = 5, progress: Callable[[int, int], None] | None = None, **kwargs) -> IntentModel:
-    """Encode the examples and fit (see `train_features` for the knobs); then fine-tune MiniLM on them too
-    unless ``finetune=False`` (``progress(step, total)`` follows its steps)."""
+          **kwargs) -> IntentModel:
+    """Encode the examples and fit, fine-tuning MiniLM on them too unless ``finetune=False``; see `train_features`
+    for the knobs (``epochs``, ``progress(step, total)``, ``max_reject`` ...)."""
     encoders = list(encoders or DEFAULT_ENCODERS)
     t0 = time.perf_counter()
     X = encode(list(texts), encoders)
     encode_s = time.perf_counter() - t0
-    model = train_features(X, intents, encoders, **kwargs)
+    model = train_features(X, intents, encoders, texts=list(texts) if finetune else None, **kwargs)
     model.meta["encode_seconds"] = round(encode_s, 1)
-    if finetune:
-        t0 = time.perf_counter()
-        model.finetuned = FineTunedEncoder.fit(list(texts), list(intents), model.labels, epochs=epochs,
-                                               progress=progress)
-        model.meta.update(finetune_epochs=epochs, finetune_seconds=round(time.perf_counter() - t0, 1))
     return model
