@@ -127,18 +127,18 @@ def agreement_prompts(root: Path, n: int) -> list[str]:
 def agreement(root: Path, n: int, threads: int) -> dict:
     import numpy as np
     import torch
-    from llama_cpp import Llama
     from peft import PeftModel
 
     from townsquare.create.finetune.shipped import shipped_adapter
     from townsquare.create.finetune.train import load_model, resolve_model
+    from townsquare.models.llm.llamacpp import load_llama
     from townsquare.models.llm.packaged import packaged_gguf
 
     prompts = agreement_prompts(root, n)
     model, _ = load_model(resolve_model(None))
     tuned = PeftModel.from_pretrained(model, str(shipped_adapter("peft"))).eval()
     kwargs = dict(model_path=str(packaged_gguf()), n_ctx=512, n_threads=threads, logits_all=True, verbose=False)
-    llms = {"base": Llama(**kwargs), "adapter": Llama(**kwargs, lora_path=str(shipped_adapter("gguf")))}
+    llms = {"base": load_llama(**kwargs), "adapter": load_llama(**kwargs, lora_path=str(shipped_adapter("gguf")))}
     stats = {k: {"top1": 0, "kl": []} for k in llms}
     for prompt in prompts:
         ids = llms["base"].tokenize(prompt.encode(), add_bos=True, special=False)

@@ -309,16 +309,16 @@ def test_gguf_export_layout(tiny_model, tiny_pairs, tmp_path):
 def _next_token_logprobs(prompts, adapter_dir, gguf_file):
     """Next-token log-probabilities from transformers (+peft) and llama.cpp (+GGUF LoRA) on the same token ids."""
     import numpy as np
-    from llama_cpp import Llama
     from peft import PeftModel
 
     from townsquare.create.finetune.train import load_model, resolve_model
+    from townsquare.models.llm.llamacpp import load_llama
     from townsquare.models.llm.packaged import packaged_gguf
 
     model, _ = load_model(resolve_model(None))
     tuned = PeftModel.from_pretrained(model, str(adapter_dir)).eval()
     kwargs = dict(model_path=str(packaged_gguf()), n_ctx=256, n_threads=1, logits_all=True, verbose=False)
-    llms = {"base": Llama(**kwargs), "lora": Llama(**kwargs, lora_path=str(gguf_file))}
+    llms = {"base": load_llama(**kwargs), "lora": load_llama(**kwargs, lora_path=str(gguf_file))}
     out = {k: [] for k in ("hf_base", "hf_lora", "cpp_base", "cpp_lora")}
     for prompt in prompts:
         ids = llms["base"].tokenize(prompt.encode(), add_bos=True, special=False)

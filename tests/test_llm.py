@@ -2,7 +2,8 @@
 
 Backends: llama.cpp on the packaged Gemma 3 270M GGUF; transformers on a tiny randomly initialised
 GPT-2 (with a BPE tokenizer trained here, so nothing comes from a hub); and the HTTP client against a
-real llama.cpp server (`python -m llama_cpp.server`) that this module starts on 127.0.0.1.
+real llama.cpp server (`python -m townsquare.models.llm.llamacpp_server`, llama_cpp.server as townsquare loads
+models) that this module starts on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def llama_server(gguf_path, tmp_path_factory):
     _needs("llama_cpp", "llama_cpp.server", "sse_starlette", "starlette_context")
     log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w+b")  # a pipe could fill and block it
     port = _free_port()
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--host", "127.0.0.1",
+    cmd = [sys.executable, "-m", "townsquare.models.llm.llamacpp_server", "--model", str(gguf_path), "--host", "127.0.0.1",
            "--port", str(port), "--n_ctx", "1024"]
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -238,9 +239,10 @@ def test_the_real_model_knows_paris(llamacpp, http):
     texts, contexts = [" Paris.", " banana."], ["The capital of France is"] * 2
     [(paris, _), (banana, _)] = local = llamacpp.score(texts, contexts=contexts)
     assert paris > banana + 5
-    # The server runs the same engine on the same file: the numbers agree.
+    # The server runs the same engine on the same file: the numbers agree, up to the rounding of other batch shapes
+    # (its prompt cache; see above): 0.04 nats on a Xeon with AMX, where the weights are not repacked.
     for (remote_sum, remote_n), (local_sum, local_n) in zip(http.score(texts, contexts=contexts), local, strict=True):
-        assert remote_n == local_n and remote_sum == pytest.approx(local_sum, abs=0.01)
+        assert remote_n == local_n and remote_sum == pytest.approx(local_sum, abs=0.1)
 
 
 def test_beam_search_in_transformers_only(transformers_tiny, llamacpp):

@@ -21,13 +21,12 @@ def test_closure_keeps_every_piece_sentencepiece_merges_through():
 
 @pytest.fixture(scope="module")
 def models():
-    from llama_cpp import Llama
-
+    from townsquare.models.llm.llamacpp import load_llama
     from townsquare.models.llm.packaged import packaged_gguf
     from townsquare.models.llm.trim import trimmed_gguf
 
-    return (Llama(model_path=str(packaged_gguf()), n_ctx=256, verbose=False),
-            Llama(model_path=str(trimmed_gguf()), n_ctx=256, verbose=False))
+    return (load_llama(model_path=str(packaged_gguf()), n_ctx=256, verbose=False),
+            load_llama(model_path=str(trimmed_gguf()), n_ctx=256, verbose=False))
 
 
 def test_trimmed_model_cuts_text_and_writes_like_the_full_one(models):

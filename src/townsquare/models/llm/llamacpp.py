@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,49 @@ NEVER_WRITE = ("@user", " @user")
 
 def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _cpu_has_amx() -> bool:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "amx_int8" in f.read()
+    except OSError:
+        return False
+
+
+@contextmanager
+def safe_weight_buffers():
+    """Load without llama.cpp's extra weight buffers on CPUs with AMX.
+
+    A natively built llama.cpp puts the weights in AMX buffers there, and every decode of the packaged model then died
+    with SIGSEGV (llama-cpp-python 0.3.36, Xeon with AMX, 2026-12-06; fine with the buffers off, and on CPUs without
+    AMX). `Llama()` has no switch for them, so its default model parameters are swapped for the load. The price:
+    no repacked Q4_K either, so decoding is slower there."""
+    if not _cpu_has_amx():
+        yield
+        return
+    import llama_cpp.llama_cpp as lib
+
+    default = lib.llama_model_default_params
+
+    def without_extra_buffers():
+        params = default()
+        params.use_extra_bufts = False
+        return params
+
+    lib.llama_model_default_params = without_extra_buffers
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = default
+
+
+def load_llama(**kwargs):
+    """``llama_cpp.Llama(**kwargs)`` under `safe_weight_buffers`: how every llama.cpp model here is loaded."""
+    from llama_cpp import Llama
+
+    with safe_weight_buffers():
+        return Llama(**kwargs)
 
 
 _log_callback = None
@@ -82,7 +126,7 @@ class LlamaCppGenerator:
         decode_threads: int = 1,
     ):
         try:
-            from llama_cpp import Llama
+            import llama_cpp  # noqa: F401
 
             _quiet_llama_log()
         except ImportError:
@@ -101,7 +145,7 @@ class LlamaCppGenerator:
             n_threads_batch=threads or cpu_count(), lora_path=str(lora_path) if lora_path else None, verbose=False,
         )
         try:
-            self._llm = Llama(**self._kwargs)
+            self._llm = load_llama(**self._kwargs)
         except ValueError as exc:  # llama.cpp says only "Failed to load model from file"
             raise BadInput("TOWNSQUARE_LLM", f"llama.cpp could not load {path} ({exc})", "check it is a GGUF model") from None
         self._scorer = None  # a second context that keeps every position's logits; made on first score()
@@ -169,9 +213,7 @@ class LlamaCppGenerator:
         results = []
         with self._lock:
             if self._scorer is None:
-                from llama_cpp import Llama
-
-                self._scorer = Llama(**self._kwargs, logits_all=True)
+                self._scorer = load_llama(**self._kwargs, logits_all=True)
             for i, text in enumerate(texts):
                 prefix = self._tokens(contexts[i] if contexts else "", bos=True)
                 targets = self._tokens(text, bos=False)
