@@ -129,6 +129,8 @@ def test_fine_tuned_model_is_saved_and_used(trained):
     queries = ["what is my account balance", "send 20 dollars to my sister"]
     intents, _ = model.predict(queries)
     assert intents == ["balance", "transfer"]
+    none, conf = model.predict([])
+    assert none == [] and conf.shape == (0,)
     with pytest.raises(ValueError, match="finetuned_logits"):  # the threshold belongs to the mix
         model.predict_features(encode(queries, model.encoders))
 

@@ -74,7 +74,7 @@ def _int8_pays() -> bool:
     instruction); on plain AVX2 the int8 kernels were no faster than float32 when measured."""
     if not (importlib.util.find_spec("onnxruntime") and importlib.util.find_spec("onnx")):
         return False
-    from townsquare.models.use_fast import has_vnni
+    from townsquare.models.cpu import has_vnni
 
     return has_vnni()
 

@@ -39,6 +39,8 @@ from itertools import chain
 import numpy as np
 import scipy.sparse as sp
 
+from townsquare.models.cpu import has_vnni
+
 _VOCAB_ROWS = 7530
 _NUM_CHUNKS = 17
 _EMB = 512
@@ -64,16 +66,6 @@ def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -
     x *= gamma
     x += beta
     return x
-
-
-def has_vnni() -> bool:
-    """Whether the CPU has AVX-512 VNNI or AVX-VNNI (int8 dot products in one instruction)."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            flags = next((line for line in f if line.startswith("flags")), "")
-    except OSError:
-        return False
-    return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
 class _Int8MatMul:

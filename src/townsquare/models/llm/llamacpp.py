@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from townsquare.errors import BadInput
+from townsquare.models.cpu import has_amx
 from townsquare.models.llm.base import (
     Generation,
     check_generate_args,
@@ -43,14 +44,6 @@ def cpu_count() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _cpu_has_amx() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            return "amx_int8" in f.read()
-    except OSError:
-        return False
-
-
 @contextmanager
 def safe_weight_buffers():
     """Load without llama.cpp's extra weight buffers on CPUs with AMX.
@@ -59,7 +52,7 @@ def safe_weight_buffers():
     with SIGSEGV (llama-cpp-python 0.3.36, Xeon with AMX, 2026-12-06; fine with the buffers off, and on CPUs without
     AMX). `Llama()` has no switch for them, so its default model parameters are swapped for the load. The price:
     no repacked Q4_K either, so decoding is slower there."""
-    if not _cpu_has_amx():
+    if not has_amx():
         yield
         return
     import llama_cpp.llama_cpp as lib

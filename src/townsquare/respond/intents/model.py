@@ -83,7 +83,7 @@ class IntentModel:
     def predict(self, texts: list[str]) -> tuple[list[str], np.ndarray]:
         """Batched: (intent or ``oos`` per text, confidence in [0, 1] per text)."""
         texts = list(texts)
-        finetuned_logits = self.finetuned.logits(texts) if self.finetuned and texts else None
+        finetuned_logits = self.finetuned.logits(texts) if self.finetuned else None
         return self.predict_features(encode(texts, self.encoders), finetuned_logits)
 
     def save(self, folder: str | Path) -> None:
