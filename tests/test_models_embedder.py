@@ -72,18 +72,34 @@ def test_empty_batch_and_factory():
         get_embedder("bert-large")
 
 
-def test_token_cache_refills_and_starts_over_without_changing_results(reference):
-    """A cache far smaller than the vocabulary of the batch must start over, not mix up rows."""
+def test_token_cache_evicts_least_recently_used_without_changing_results(reference):
+    """A cache smaller than the batches' vocabulary must grow to fit one call, then evict the rows
+    least recently used, never mix up rows, and keep what is in use."""
     from townsquare.models.use_fast import FastUSE
 
     small = FastUSE(token_cache=16)
-    first = small.encode(SENTENCES[:3])  # more distinct tokens than 16: the cache resizes to the call
-    rest = small.encode(SENTENCES[3:])  # new tokens again: starts over
+    first = small.encode(SENTENCES[:3])  # more distinct tokens than 16: the cache grows to the call
+    size = len(small._cache.emb) - 1
+    rest = small.encode(SENTENCES[3:])  # new tokens again: they take the least recently used rows
     again = small.encode(SENTENCES)  # a mix of cached and new
     cos = lambda a, b: (a * b).sum(axis=1).min()  # noqa: E731
     assert cos(first, reference[:3]) >= 0.9999 and cos(rest, reference[3:]) >= 0.9999
     assert cos(again, reference) >= 0.9999
-    assert small._cache.used - 1 <= max(16, len({t for ids in small.tokenize(SENTENCES) for t in ids}))
+    every = {t for ids in small.tokenize(SENTENCES) for t in ids}
+    assert len(small._cache.emb) - 1 <= max(16, len(every)) and size <= len(every)
+    # each cached token has the row that maps back to it, and no two tokens share a row
+    cached = np.flatnonzero(small._cache.row_of)
+    rows = small._cache.row_of[cached]
+    assert len(set(rows.tolist())) == len(rows) and (small._cache.token_at[rows] == cached).all()
+
+    lru = FastUSE(token_cache=32)
+    common = lru.tokenize(["the the the"])[0]
+    first_tokens = lru.tokenize(SENTENCES[:1])[0]
+    for sentence in SENTENCES:  # "the" is in every call: it must never be evicted
+        lru.encode([sentence, "the the the"])
+        assert all(lru._cache.row_of[t] for t in common)
+    assert len(lru._cache.emb) - 1 == 32  # 70 distinct tokens went through 32 rows
+    assert not all(lru._cache.row_of[t] for t in first_tokens)  # the oldest ones made room
 
 
 def test_tokenizer_matches_the_package_port():

