@@ -95,9 +95,11 @@ def test_token_cache_evicts_least_recently_used_without_changing_results(referen
     lru = FastUSE(token_cache=32)
     common = lru.tokenize(["the the the"])[0]
     first_tokens = lru.tokenize(SENTENCES[:1])[0]
-    for sentence in SENTENCES:  # "the" is in every call: it must never be evicted
-        lru.encode([sentence, "the the the"])
+    for k, sentence in enumerate(SENTENCES * 2):  # "the" is in every call: it must never be evicted
+        # calls that find some free rows and must evict for the rest, then only evictions
+        vectors = lru.encode([sentence, "the the the"])
         assert all(lru._cache.row_of[t] for t in common)
+        assert float(vectors[0] @ reference[k % len(SENTENCES)]) >= 0.9999, sentence
     assert len(lru._cache.emb) - 1 == 32  # 70 distinct tokens went through 32 rows
     assert not all(lru._cache.row_of[t] for t in first_tokens)  # the oldest ones made room
 

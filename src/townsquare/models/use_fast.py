@@ -337,6 +337,7 @@ class _TokenCache:
             self._grow(min(max(self.capacity, len(tokens)), max(2 * size, self.used - 1 + len(new))))
         slots = np.arange(self.used, min(len(self.emb), self.used + len(new)))
         self.used += len(slots)
+        self.last_used[slots] = self.clock  # before choosing victims: these rows are taken
         if len(slots) < len(new):  # full: evict the rows least recently used by earlier calls
             need = len(new) - len(slots)
             older = np.flatnonzero(self.last_used[1:self.used] < self.clock) + 1
