@@ -83,6 +83,21 @@ def test_stored_embeddings_give_the_same_answer(analyzer):
         analyzer.analyze_embedded(texts, emb[:2])
 
 
+def test_chinese_sentiment_without_the_fine_tuned_encoder(tmp_path):
+    """Heads trained by a user (no sentiment_zh_encoder folder) still give Chinese posts a sentiment."""
+    import shutil
+
+    from townsquare.understand.analyzer import HEADS_DIR
+
+    for head in HEADS_DIR.iterdir():
+        if head.is_dir() and head.name != "sentiment_zh_encoder":
+            shutil.copytree(head, tmp_path / head.name)
+    plain = Analyzer(heads_dir=tmp_path)
+    recs = plain.analyze(["这家酒店太棒了，服务热情，房间干净，下次还来！", "质量太差了，用了两天就坏了，非常失望"])
+    assert plain.zh_model is None
+    assert [r["sentiment"]["label"] for r in recs] == ["positive", "negative"]
+
+
 def test_missing_heads_folder_says_how_to_fix(tmp_path):
     with pytest.raises(BadInput, match="train_understand"):
         Analyzer(heads_dir=tmp_path)
@@ -100,6 +115,6 @@ def test_shipped_heads_quality_on_validation_samples(analyzer):
     assert recall_score(val.labels[:600], pred, average="macro") >= 0.62
 
     zh = data.chnsenticorp(DATA, "dev")
-    recs = analyzer.analyze(zh.texts[:300])
+    recs = analyzer.analyze(zh.texts)
     pred = [int(r["sentiment"]["scores"]["positive"] > r["sentiment"]["scores"]["negative"]) for r in recs]
-    assert accuracy_score(zh.labels[:300], pred) >= 0.80
+    assert accuracy_score(zh.labels, pred) >= 0.91  # 0.926 measured; the head alone 0.905

