@@ -49,6 +49,23 @@ def test_int8_is_within_cosine_099_of_fp32(reference):
     assert (int8 * reference).sum(axis=1).min() >= 0.99
 
 
+@pytest.mark.skipif(importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None,
+                    reason="onnxruntime/onnx not installed (int8 path)")
+def test_int8_vectors_do_not_depend_on_the_cache_or_the_batch():
+    """The int8 quantiser turns a last-bit difference into a whole step, so every row before it must
+    be computed the same way whatever else was in the call or in the token cache."""
+    from townsquare.models.use_fast import FastUSE
+
+    reviews = ["这家酒店的服务太差了，房间很脏，前台态度恶劣，再也不会来了，大家千万不要订" * 3,
+               "物流很快，包装完好，手机运行流畅，拍照效果也很好，性价比高，推荐购买！" * 2] + SENTENCES
+    fresh = FastUSE(int8=True).encode(reviews)
+    used = FastUSE(int8=True)
+    used.encode(["warm the cache with other words first", "今天天气不错，我们去公园散步吧"] * 50)
+    assert np.array_equal(used.encode(reviews), fresh)  # same call, different cache history: bit-identical
+    singles = np.vstack([used.encode([r]) for r in reviews])  # different batches: only the fp32 GEMMs after
+    assert np.abs(singles - fresh).max() < 2e-6
+
+
 def test_batch_order_and_singletons_agree(fp32):
     emb = fp32
     batch = emb.embed(SENTENCES)  # sorted by length inside: rows must come back in input order

@@ -19,8 +19,10 @@ rearranged so that less of it is done:
 * The sentence-level layers run once over all sentences; the C++ ``sentencepiece``
   library tokenises when installed.
 * **The second convolution can run in int8** (``int8=True``): onnxruntime's fused
-  DynamicQuantizeMatMul (VNNI where the CPU has it), each row scaled onto one fixed grid so a
-  post's vector does not depend on its batch; cosine >= 0.9998 to float32 on 4,000 tweets and
+  DynamicQuantizeMatMul (VNNI where the CPU has it), each row scaled onto one fixed grid, and
+  the per-token products before it computed row by row in a fixed order (`matmul_rows`: BLAS's
+  last bits depend on the batch, and the quantiser turns one flipped rounding into a whole
+  step), so a post's vector does not depend on its batch or the cache's history; cosine >= 0.9998 to float32 on 4,000 tweets and
   reviews, ~1.3-1.5x less CPU for the whole pass on an AVX-512 VNNI Xeon.
 * **One micro-batch per thread**, each with single-threaded BLAS, on a pool kept by the model:
   the compiled loops run on one core, so BLAS threads inside one micro-batch left the other
@@ -41,7 +43,7 @@ from itertools import chain
 import numpy as np
 
 from townsquare.models.cpu import has_vnni
-from townsquare.models.use_kernels import conv1_relu, conv2_relu, segment_sums
+from townsquare.models.use_kernels import conv1_relu, conv2_relu, matmul_rows, segment_sums
 
 _VOCAB_ROWS = 7530
 _NUM_CHUNKS = 17
@@ -226,6 +228,18 @@ class FastUSE:
         with self._blas_threads(self.threads):
             return self._head(pooled)  # sentence-level layers once for all: bigger, faster GEMMs
 
+    def matmul_rows(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """``x @ w`` with each row independent of the others' (`use_kernels.matmul_rows`), on the
+        model's threads: the token cache's rows must not depend on which tokens were new together."""
+        out = np.empty((len(x), w.shape[1]), dtype=np.float32)
+        x = np.ascontiguousarray(x, dtype=np.float32)
+        if self._pool is None or len(x) < 64:
+            matmul_rows(x, w, out)
+            return out
+        cut = (len(x) // 2 + 7) // 8 * 8
+        list(self._pool.map(lambda part: matmul_rows(x[part], w, out[part]), (slice(0, cut), slice(cut, None))))
+        return out
+
     def _blas_threads(self, n: int):  # noqa: ANN202 - a context manager
         return self._limit(limits=n, user_api="blas") if self._limit else nullcontext()
 
@@ -365,7 +379,7 @@ class _TokenCache:
         chunk = new % _NUM_CHUNKS
         emb *= m.scale[chunk, None]
         emb += m.lo[chunk, None]
-        x = emb @ m.proj_W
+        x = m.matmul_rows(emb, m.proj_W)
         x += m.proj_b
         _layernorm(x, m.ln_g_all, m.ln_b_all, m.eps)
         self.emb[slots] = emb
@@ -374,7 +388,7 @@ class _TokenCache:
         for i in range(len(_ORDERS)):
             xs = x[:, i * _CNN:(i + 1) * _CNN]
             self.residual[i][slots] = xs
-            self.conv1[i][slots] = xs @ m.w1_cat[i]
+            self.conv1[i][slots] = m.matmul_rows(np.ascontiguousarray(xs), m.w1_cat[i])
         self.row_of[new] = slots
         self.token_at[slots] = new
         self.last_used[slots] = self.clock

