@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from townsquare.models.use_fast import FastUSE, load_usem3_arrays
-from townsquare.models.use_torch import TorchUSE
+from townsquare.models.use_torch import TorchUSE, pad_ids
 from townsquare.understand import data
 from townsquare.understand.features import clean
 
@@ -47,14 +47,6 @@ def length_batches(ids: list[list[int]], size: int, rng: np.random.Generator | N
     return groups
 
 
-def padded(ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
-    lengths = np.array([len(x) for x in ids])
-    matrix = np.zeros((len(ids), lengths.max()), dtype=np.int64)
-    for i, row in enumerate(ids):
-        matrix[i, :len(row)] = row
-    return matrix, lengths
-
-
 def train(texts: list[str], labels: np.ndarray) -> tuple[TorchUSE, nn.Linear]:
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
@@ -68,7 +60,7 @@ def train(texts: list[str], labels: np.ndarray) -> tuple[TorchUSE, nn.Linear]:
     start, step = time.time(), 0
     for epoch in range(EPOCHS):
         for group in length_batches(ids, BATCH, rng):
-            matrix, lengths = padded([ids[i] for i in group])
+            matrix, lengths = pad_ids([ids[i] for i in group])
             loss = nn.functional.binary_cross_entropy_with_logits(head(model(matrix, lengths)).squeeze(-1), y[group])
             opt.zero_grad()
             loss.backward()

@@ -22,8 +22,9 @@ rearranged so that less of it is done:
   DynamicQuantizeMatMul (VNNI where the CPU has it), each row scaled onto one fixed grid, and
   the per-token products before it computed row by row in a fixed order (`matmul_rows`: BLAS's
   last bits depend on the batch, and the quantiser turns one flipped rounding into a whole
-  step), so a post's vector does not depend on its batch or the cache's history; cosine >= 0.9998 to float32 on 4,000 tweets and
-  reviews, ~1.3-1.5x less CPU for the whole pass on an AVX-512 VNNI Xeon.
+  step), so a post's vector does not depend on its batch or the cache's history; cosine
+  >= 0.9998 to float32 on 4,000 tweets and reviews, ~1.3-1.5x less CPU for the whole pass on
+  an AVX-512 VNNI Xeon.
 * **One micro-batch per thread**, each with single-threaded BLAS, on a pool kept by the model:
   the compiled loops run on one core, so BLAS threads inside one micro-batch left the other
   core idle.
@@ -388,7 +389,7 @@ class _TokenCache:
         for i in range(len(_ORDERS)):
             xs = x[:, i * _CNN:(i + 1) * _CNN]
             self.residual[i][slots] = xs
-            self.conv1[i][slots] = m.matmul_rows(np.ascontiguousarray(xs), m.w1_cat[i])
+            self.conv1[i][slots] = m.matmul_rows(xs, m.w1_cat[i])
         self.row_of[new] = slots
         self.token_at[slots] = new
         self.last_used[slots] = self.clock

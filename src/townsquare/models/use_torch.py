@@ -69,6 +69,15 @@ class TorchUSE(nn.Module):
         return {k: v.detach().numpy().astype(np.float32) for k, v in self.p.items()}
 
 
+def pad_ids(ids: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
+    """Token id lists -> (ids padded with 0 on the right, lengths): what `TorchUSE.forward` takes."""
+    lengths = np.array([len(x) for x in ids])
+    matrix = np.zeros((len(ids), lengths.max()), dtype=np.int64)
+    for i, row in enumerate(ids):
+        matrix[i, :len(row)] = row
+    return matrix, lengths
+
+
 def _conv(x: torch.Tensor, w: torch.Tensor, n: int, left: int) -> torch.Tensor:
     """n-gram convolution: row t sees rows t - left .. t - left + n - 1 (zeros past the ends);
     ``w`` is (n * 256, 256) with the rows of offset j in block j, as the package stores it."""

@@ -111,8 +111,9 @@ class Analyzer:
         if self._zh_model is None and (self._zh_folder / "encoder.npz").exists():
             from townsquare.understand.zh_sentiment import FineTunedSentiment
 
-            # the embedder's threads: sums in the same order as its pass (the Ray test compares to 1e-6)
-            self._zh_model = FineTunedSentiment(self._zh_folder, threads=getattr(self.embedder, "threads", 2))
+            # the embedder's precision and threads: a Ray actor's embedder runs on the CPUs Ray gave it
+            self._zh_model = FineTunedSentiment(self._zh_folder, int8=getattr(self.embedder, "mode", None) == "int8",
+                                                threads=getattr(self.embedder, "threads", 2))
         return self._zh_model
 
     def embed(self, texts: list[str]) -> np.ndarray:
