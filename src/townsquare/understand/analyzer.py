@@ -17,8 +17,8 @@ Each record is a dict:
   the heads; one more encoder pass per Chinese post). Both learnt from ChnSentiCorp reviews and
   English tweets (`townsquare.understand.data.sentiment_zh_train`).
 * ``emotion``: ``{"label": anger|joy|optimism|sadness, "scores": {...}}``.
-* ``offensive``, ``hate``, ``irony``, ``crisis_informative``: probabilities. These heads are
-  trained on English tweets only; Chinese posts get them through the shared multilingual
+* ``offensive``, ``hate``, ``irony``, ``crisis_informative``: probabilities. These heads, like
+  ``emotion`` and the 3-way sentiment head, are trained on English tweets only; Chinese posts get them through the shared multilingual
   embedding alone, without their n-gram weights (cross-lingual transfer, not measured on
   Chinese data).
 * ``toxicity``: ``max(offensive, hate)``. No toxicity labels exist in the training data, so it
