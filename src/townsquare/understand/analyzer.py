@@ -18,9 +18,9 @@ Each record is a dict:
   English tweets (`townsquare.understand.data.sentiment_zh_train`).
 * ``emotion``: ``{"label": anger|joy|optimism|sadness, "scores": {...}}``.
 * ``offensive``, ``hate``, ``irony``, ``crisis_informative``: probabilities. These heads, like
-  ``emotion`` and the 3-way sentiment head, are trained on English tweets only; Chinese posts get them through the shared multilingual
-  embedding alone, without their n-gram weights (cross-lingual transfer, not measured on
-  Chinese data).
+  ``emotion`` and the 3-way sentiment head, are trained on English tweets only; Chinese posts
+  get them through the shared multilingual embedding alone, without their n-gram weights
+  (cross-lingual transfer, not measured on Chinese data).
 * ``toxicity``: ``max(offensive, hate)``. No toxicity labels exist in the training data, so it
   is derived: the probability that a post is offensive *or* hateful is at least the larger of
   the two, and equals it when one implies the other (hate speech is nearly always offensive);
@@ -205,7 +205,7 @@ class Analyzer:
 def zh_neutral(neutral: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
     """P(neutral) of Chinese posts: the 3-way English head's, scaled by how unsure the Chinese
     polarity models are (1 at p = 0.5, 0 at p = 0 or 1). The English head judges Chinese text from
-    the embedding alone and called 5-9 % of clearly polar reviews and posts neutral; a post is now
+    the embedding alone and called 5-20 % of clearly polar reviews and posts neutral; a post is now
     neutral only where both models see no polarity (`benchmarks/understand.py`)."""
     return neutral * 2 * np.minimum(p_positive, 1 - p_positive)
 

@@ -8,11 +8,11 @@ Splits (fixed, so that training and the benchmark agree):
   that also appears (after normalisation) in TweetEval sentiment val; validation = TweetEval
   sentiment val (the pool contains most val tweets, see semeval2017_task4a_en/SOURCE.md).
 * emotion / offensive / hate / irony: TweetEval train -> TweetEval val.
-* ZH sentiment: ChnSentiCorp train -> dev. The fine-tuned Chinese encoder also learns from
-  ``POLAR_TWEETS`` negative/positive English tweets of the EN sentiment train split
-  (`sentiment_zh_train`): reviews alone teach it review sentiment, and on Weibo-style posts it
-  did worse than a model of English tweets (USE is multilingual, so social-media polarity
-  learnt in English carries over to Chinese).
+* ZH sentiment: ChnSentiCorp train -> dev. Both Chinese models (the ``sentiment_zh`` head and
+  the fine-tuned encoder) also learn from ``POLAR_TWEETS`` negative/positive English tweets of
+  the EN sentiment train split (`sentiment_zh_train`): reviews alone taught them review
+  sentiment, and on Weibo-style posts they did worse than a model of English tweets (USE is
+  multilingual, so social-media polarity learnt in English carries over to Chinese).
 * crisis informativeness: CrisisLexT26, leave-events-out: the four events in
   ``CRISIS_VAL_EVENTS`` are validation, the other 16 shared events train ("informative" =
   "Related and informative"; the six held-back events of SOURCE.md are not in the folder).
