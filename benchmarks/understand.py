@@ -85,6 +85,7 @@ ANCHORS = {
     "sentiment_zh_weibo": "Weibo test (held back): SnowNLP .714 · USE+LR .795 (target >= .85)",
     "sentiment_zh_label": "(a binary test read from the label field)",
     "sentiment_zh_neutral": "",
+    "sentiment_zh_emoticon": "(diagnostic: emoticons added to the posts above)",
     "crisis_informative": "no published number on this split",
 }
 
@@ -160,10 +161,29 @@ def quality(analyzer: Analyzer, root: Path) -> list[tuple[str, str, float, str]]
     meant = ["positive" if v else "negative" for v in list(val.labels) + y]
     rows.append(("sentiment_zh_label", "label accuracy (dev + LCCC)", accuracy_score(meant, said),
                  f"said neutral to {said.count('neutral')} of {len(said)} polar texts"))
+    rows.append(emoticon_check(analyzer, root, [texts[i] for i in polar], y))
     neutral = [texts[i] for i, g in enumerate(gold) if g == "neutral"]
     said = [r["sentiment"]["label"] for r in analyzer.analyze(neutral)]
     rows.append(("sentiment_zh_neutral", f"neutral recall ({len(neutral)} LCCC posts)", said.count("neutral") / len(said), ""))
     return rows
+
+
+def emoticon_check(analyzer: Analyzer, root: Path, texts: list[str], y: list[int]) -> tuple[str, str, float, str]:
+    """Do the Chinese models hear Weibo's emoticons? The polar LCCC posts (no emoticons of their
+    own) each get one emoticon of their polarity, then one of the opposite. The emoticons are
+    training rows (`data.weibo_emoticons`); the posts are not."""
+    emo = ds.weibo_emoticons(root)
+    by_label = {v: [t for t, label in zip(emo.texts, emo.labels, strict=True) if label == v] for v in (0, 1)}
+    rng = np.random.default_rng(0)
+
+    def positive(tagged: list[str]) -> np.ndarray:
+        return np.array([r["sentiment"]["scores"]["positive"] >= r["sentiment"]["scores"]["negative"]
+                         for r in analyzer.analyze(tagged)], dtype=int)
+
+    same = positive([t + rng.choice(by_label[v]) for t, v in zip(texts, y, strict=True)])
+    opposite = positive([t + rng.choice(by_label[1 - v]) for t, v in zip(texts, y, strict=True)])
+    return ("sentiment_zh_emoticon", f"accuracy, a matching emoticon added ({len(texts)} LCCC posts)",
+            accuracy_score(y, same), f"an opposite one is followed {np.mean(opposite != np.array(y)):.0%}")
 
 
 def throughput(analyzer: Analyzer, root: Path, n: int) -> list[tuple[str, float]]:

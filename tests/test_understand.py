@@ -137,6 +137,15 @@ def test_chinese_sentiment_on_weibo_style_posts(analyzer):
     assert np.mean([s == g for s, (_, g) in zip(said, polar, strict=True)]) >= 0.77  # 0.801 measured
 
 
+def test_weibo_emoticons_carry_the_mood_of_a_chinese_post(analyzer):
+    """[泪] (tears) and [哈哈] (laughing) set the polarity of a post that says nothing polar in words
+    (before the models learnt the emoticons, two of these three posts came out positive with [泪])."""
+    for text in ("今天去医院复查了", "明天就要开学了", "刚看完那部电影"):
+        scores = [r["sentiment"]["scores"] for r in analyzer.analyze([text + "[泪]", text, text + "[哈哈]"])]
+        polarity = [s["positive"] / (s["positive"] + s["negative"]) for s in scores]  # neutral set aside
+        assert polarity[0] < 0.5 < polarity[2] and polarity == sorted(polarity), (text, polarity)
+
+
 def test_english_heads_read_chinese_posts_from_the_embedding_alone(analyzer):
     """A Chinese post's n-grams only collide with English ones in the English heads' hashed buckets."""
     text = "这家酒店太差了，服务员态度恶劣，再也不来了"
