@@ -6,7 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from townsquare.models import Head
-from townsquare.understand.features import N_BUCKETS, clean, hashed_ngrams
+from townsquare.understand.features import N_BUCKETS, clean, distinct_per_text, hashed_ngrams
 
 
 def _head(kind: str, k: int) -> Head:
@@ -25,6 +25,25 @@ def test_hashed_sum_matches_sparse_product():
     table = np.zeros((N_BUCKETS, 3))
     table[head.hash_ids] = head.hash_w.astype(np.float64)
     assert np.allclose(head._hashed((indptr, indices)), x @ table, atol=1e-4)
+
+
+def test_each_text_gets_its_distinct_buckets():
+    """The linear-time dedup equals sorting (text, bucket) keys, whatever the order of the pairs."""
+    texts = ["ha ha ha ha", "", "你好你好你好", "Hello world! hello WORLD", "a", "ha ha ha ha"]
+    indptr, indices = hashed_ngrams(texts)
+    rng = np.random.default_rng(0)
+    owner = rng.integers(0, 50, 20_000)
+    bucket = rng.integers(0, 300, 20_000)  # many repeats within a text
+    keys = np.unique(owner * N_BUCKETS + bucket)
+    for got_indptr, got in (distinct_per_text(owner, bucket, 51, N_BUCKETS),  # pure Python, as compiled
+                            hashed_ngrams.__globals__["_distinct_kernel"]()(owner, bucket, 51, N_BUCKETS)):
+        assert np.array_equal(got_indptr, np.searchsorted(keys // N_BUCKETS, np.arange(52)))
+        for t in range(51):
+            assert np.array_equal(np.sort(got[got_indptr[t]:got_indptr[t + 1]]),
+                                  keys[got_indptr[t]:got_indptr[t + 1]] % N_BUCKETS)
+    assert np.array_equal(indices[indptr[0]:indptr[1]], indices[indptr[5]:indptr[6]])  # same text, same ids
+    row = indices[indptr[3]:indptr[4]]
+    assert len(row) == len(set(row))
 
 
 def test_save_load_round_trip(tmp_path):
