@@ -10,12 +10,12 @@ the understand heads, the injection head; no generator — answers are extractiv
 
 | measure | value |
 |---|---|
-| time to answer, p50 / p95 (108 stored turns, `Assistant.reply`), cores idle | **9 ms / 24 ms** (max 29 ms) |
+| time to answer, p50 / p95 (108 stored turns, `Assistant.reply`), cores idle | **9-14 ms / 24-27 ms** (max 29-43 ms) |
 | the same while four other jobs loaded the 2 cores (three runs) | p50 50-226 ms, **p95 371-953 ms** (target p95 <= 2 s: met) |
 | through `POST /conversations/{id}/messages` (in-process ASGI, 50 requests, idle) | p50 12 ms, p95 16 ms |
 | answer states the expected fact (50 KB questions) | 0.92 (English 0.93, Chinese 0.91) |
-| off-topic questions (17, en/zh) | 16 handed off, 1 refused ("Who is your CEO?" read as an injection), 0 answered |
-| paraphrases of 12 corrected questions answered right, before -> after approving the corrections | 0.00 -> **0.67** (36 paraphrases) |
+| off-topic questions (17, en/zh) | 17 handed off, 0 refused, 0 answered (before the injection head learnt company questions: "Who is your CEO?" refused) |
+| paraphrases of 12 corrected questions answered right, before -> after approving the corrections | 0.00 -> **0.67-0.72** (36 paraphrases) |
 | the 50 KB questions after the corrections | 0.92 -> 0.92 (no regression) |
 
 Intents (2026-12-06, frozen encodings cached, fine-tuning run here): BANKING77 0.9281 (frozen alone 0.9181);

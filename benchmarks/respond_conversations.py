@@ -18,6 +18,8 @@ Measured 2026-12-06 on 2 shared cores (numbers and table in benchmarks/respond.p
            (three earlier runs while other jobs loaded the cores: p50 50-226 ms, p95 371-953 ms)
     RESULT answer accuracy (50 KB questions): 0.920 (en 0.926, zh 0.913)
     RESULT off-topic questions: 16 handed off, 1 refused as injections, 0 answered (of 17)
+    (later the same day, after the injection head learnt questions about the company: 17 handed off, 0 refused;
+     time to answer p50 14 ms, p95 27 ms; corrections 0.000 -> 0.722, the 50 KB questions 0.920 -> 0.920)
     RESULT time to answer through POST /conversations/{id}/messages: p50 12 ms, p95 16 ms over 50 requests
     RESULT corrections: accuracy on 36 paraphrases of 12 corrected questions 0.000 before -> 0.667 after;
            the 50 KB questions 0.920 -> 0.920

@@ -37,14 +37,14 @@ search latency (embed the query + rank 58 chunks): p50 3 ms, p95 8 ms (p50 22 / 
 | injection (held-out test half) | attacks refused EN / ZH / DE / all | ordinary refused EN / ZH / DE / all |
 |---|---|---|
 | patterns | 0.83 / 0.73 / 0.69 / 0.75 | 0.00 / 0.00 / 0.00 / 0.00 |
-| trained head | 1.00 / 0.96 / 0.92 / 0.96 | 0.00 / 0.04 / 0.04 / 0.03 |
-| both (ships) | 1.00 / 1.00 / 0.92 / 0.98 | 0.00 / 0.04 / 0.04 / 0.03 |
-(81 attacks, 75 ordinary questions; threshold 0.71)
+| trained head | 1.00 / 0.96 / 0.96 / 0.98 | 0.00 / 0.08 / 0.04 / 0.04 |
+| both (ships) | 1.00 / 1.00 / 0.96 / 0.99 | 0.00 / 0.08 / 0.04 / 0.04 |
+(81 attacks, 75 ordinary questions; threshold 0.65)
 
 | false refusals on ordinary customer questions | questions | refused |
 |---|---|---|
-| BANKING77 train (rows i % 4 == 2) | 2000 | 0.0005 (1) |
-| CLINC150 val (incl. oos_val) | 2000 | 0.0000 (0) |
+| BANKING77 train (rows i % 4 == 2) | 2000 | 0.0015 (3) |
+| CLINC150 val (incl. oos_val) | 2000 | 0.0005 (1) |
 | Bitext train (rows i % 4 == 2) | 1128 | 0.0000 (0) |
 
 check throughput (embed + patterns + head): 463 questions/s in batches
@@ -53,6 +53,10 @@ Honest notes: the 50 questions are few, and the BM25 stop words (question words 
 jieba's precise mode were chosen after looking at this benchmark's misses, so the retrieval rows are not a clean
 held-out estimate. The injection threshold rule was tightened once (dev ordinary refusals <= 2 % -> <= 1 %) after
 seeing the held-out numbers (then 0.99 attacks / 0.04 ordinary); the held-out half was never trained on.
+Later, 24 ordinary questions about the company (who founded it, who runs it, where it is based; EN/ZH/DE) joined
+the training look-alikes, because "Who is your CEO?" was refused as an attack (0.88). The rule then chose 0.65
+instead of 0.71: held out, attacks refused 0.98 -> 0.99 and ordinary questions 0.03 -> 0.04 (one more Chinese
+complaint, "这已经是我第三次问了，你们服务太差了！", at 0.67), one question either way.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Data (nothing from a test split):
   for this project) — the **test** half is never read here: `tests/test_safety.py` and `benchmarks/respond_kb.py`
   report on it;
 * `benchmarks/data/injection_train_extra.jsonl`: more attack paraphrases and ordinary look-alikes ("ignore my last
-  message", "are you a bot?", "my husband's account"), EN/ZH/DE, written for this project;
+  message", "are you a bot?", "my husband's account", "who founded the company?"), EN/ZH/DE, written for this project;
 * as ordinary customer text: the demo knowledge base (intent utterances, answer templates, document chunks) and,
   when `../shared/datasets` is there, rows i % 4 == 0 of the BANKING77 and Bitext train files and the CLINC150 train
   split (the tests and the benchmark sample rows i % 4 == 2 and CLINC150 validation instead).
