@@ -31,8 +31,8 @@ class FineTunedSentiment:
         with np.load(folder / "encoder.npz") as z:
             weights = {k: base[k] + z[k].astype(np.float32) for k in z.files if not k.startswith("head_")}
             self.head_w, self.head_b = z["head_w"].astype(np.float32), float(z["head_b"][0])
-        # its own token cache, sized for the Chinese share of a stream
-        self.encoder = FastUSE(threads=threads, int8=_int8_pays() if int8 is None else int8, token_cache=4096,
+        # its own token cache, sized for the Chinese share of a stream (~120 MB full)
+        self.encoder = FastUSE(threads=threads, int8=_int8_pays() if int8 is None else int8, token_cache=8192,
                                weights=weights)
 
     def predict_proba(self, texts: list[str]) -> np.ndarray:
