@@ -66,6 +66,22 @@ def test_int8_vectors_do_not_depend_on_the_cache_or_the_batch():
     assert np.abs(singles - fresh).max() < 2e-6
 
 
+def test_per_token_products_do_not_depend_on_their_batch():
+    """The token cache's GEMMs: a row's result is bit-identical wherever it sits in whatever batch."""
+    from townsquare.models.use_fast import FastUSE
+
+    model = FastUSE(int8=True)
+    rng = np.random.default_rng(0)
+    for w in (model.proj_W, *model.w1_cat):
+        probe = rng.standard_normal(w.shape[0]).astype(np.float32)
+        alone = model.matmul_rows(probe[None], w)[0]
+        for m in (2, 63, 64, 65, 200):
+            x = rng.standard_normal((m, w.shape[0])).astype(np.float32)
+            x[m // 2] = probe
+            assert np.array_equal(model.matmul_rows(x, w)[m // 2], alone)
+        assert np.allclose(alone, probe @ w, atol=1e-4)
+
+
 def test_batch_order_and_singletons_agree(fp32):
     emb = fp32
     batch = emb.embed(SENTENCES)  # sorted by length inside: rows must come back in input order

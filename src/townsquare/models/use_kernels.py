@@ -124,29 +124,3 @@ def segment_sums(indptr: np.ndarray, weight: np.ndarray, src: np.ndarray, src_ro
             w = weight[k]
             for c in range(width):
                 dst[c] += w * row[c]
-
-
-@njit(nogil=True, cache=True, fastmath=True)
-def matmul_rows(x: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
-    """``out = x @ w`` where each row's sums run in one fixed order, whatever the other rows.
-
-    BLAS picks its blocking from the matrix shapes, so a row's last bits depend on the batch it
-    came in; before the int8 quantiser that is not harmless, because one flipped rounding moves a
-    value by a whole quantisation step (3.7e-5 in the vectors of long Chinese reviews, ~1e-4 in a
-    probability). Rows go through in tiles of 8 that share each row of ``w`` (cache reuse), k in
-    ascending order for every row.
-    """
-    m, k = x.shape
-    tile = 8
-    acc = np.empty((tile, w.shape[1]), dtype=np.float32)
-    for start in range(0, m, tile):
-        rows = min(tile, m - start)
-        acc[:] = 0.0
-        for j in range(k):
-            wj = w[j]
-            for r in range(rows):
-                v = x[start + r, j]
-                a = acc[r]
-                for c in range(len(wj)):
-                    a[c] += v * wj[c]
-        out[start:start + rows] = acc[:rows]
