@@ -93,8 +93,9 @@ def load_splits(root: Path) -> dict[str, tuple[data.Split, data.Split]]:
     return splits
 
 
-def embed(texts: list[str], embedder, cache: Path | None) -> np.ndarray:
-    cleaned = [clean(t) for t in texts]
+def embed(texts: list[str], embedder, cache: Path | None, served: bool = False) -> np.ndarray:
+    """Embeddings of the texts as trained on (``served``: as the analyzer reads them, `clean`)."""
+    cleaned = [clean(t, join_cjk=served) for t in texts]
     path = None
     if cache:
         key = hashlib.sha1((embedder.name + "\n" + "\n".join(cleaned)).encode()).hexdigest()[:16]
@@ -109,7 +110,7 @@ def embed(texts: list[str], embedder, cache: Path | None) -> np.ndarray:
 
 
 def ngram_matrix(texts: list[str]) -> sp.csr_matrix:
-    indptr, indices = hashed_ngrams([clean(t) for t in texts])
+    indptr, indices = hashed_ngrams([clean(t, join_cjk=False) for t in texts])
     values = np.ones(len(indices), dtype=np.float64)
     return sp.csr_matrix((values, indices, indptr), shape=(len(texts), N_BUCKETS))
 
@@ -267,7 +268,7 @@ def main() -> None:
             continue
         t0 = time.perf_counter()
         tr = (embed(train.texts, embedder, args.cache), ngram_matrix(train.texts), train.labels)
-        va_emb = embed(val.texts, embedder, args.cache)
+        va_emb = embed(val.texts, embedder, args.cache, served=True)
         oofs: dict[tuple[bool, float], np.ndarray] = {}
         cfg = dict(FIXED) if args.no_tune else select(name, *tr, oofs)
         head = train_head(name, tr, cfg, keep=args.keep or KEEP.get(name, N_BUCKETS), oofs=oofs)

@@ -55,7 +55,7 @@ def length_batches(ids: list[list[int]], size: int, rng: np.random.Generator | N
 def train(texts: list[str], labels: np.ndarray) -> tuple[TorchUSE, nn.Linear]:
     torch.manual_seed(SEED)
     rng = np.random.default_rng(SEED)
-    ids = [row[:MAX_TOKENS] for row in FastUSE().tokenize([clean(t) for t in texts])]
+    ids = [row[:MAX_TOKENS] for row in FastUSE().tokenize([clean(t, join_cjk=False) for t in texts])]
     model, head = TorchUSE(), nn.Linear(512, 1)
     opt = torch.optim.AdamW([{"params": model.parameters(), "lr": LR},
                              {"params": head.parameters(), "lr": 10 * LR}], weight_decay=0.01)
