@@ -1,6 +1,6 @@
 """Cheap text features shared by training and inference.
 
-`clean` puts every post in the shape the heads were trained on (TweetEval style: user
+`clean` puts every post in the shape the models read (TweetEval style: user
 mentions -> ``@user``, links -> ``http``; long posts cut to ``MAX_CHARS``; no spaces between
 Chinese characters, so word-segmented Chinese such as "巧克力 味 的" reads like "巧克力味的").
 `hashed_ngrams` maps a post to sparse feature ids (word 1-2-grams + character 2-4-grams,
@@ -114,7 +114,7 @@ def distinct_per_text(owner: np.ndarray, bucket: np.ndarray, n_texts: int,
     """(indptr, indices): each text's distinct buckets, in first-seen order.
 
     Linear time: a counting sort by text, then one pass that stamps each bucket with the text
-    that last used it. Sorting (text, bucket) keys did the same in half the n-gram step's time.
+    that last used it. Sorting (text, bucket) keys, as before, took half of the n-gram step's time.
     """
     start = np.zeros(n_texts + 1, np.int64)
     for i in range(len(owner)):
