@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 
@@ -24,3 +25,21 @@ def has_vnni() -> bool:
 def has_amx() -> bool:
     """AMX int8 tiles (recent Xeons)."""
     return "amx_int8" in cpu_flags()
+
+
+@functools.cache
+def _blas_controller():  # noqa: ANN202 - a threadpoolctl ThreadpoolController, or None
+    try:
+        from threadpoolctl import ThreadpoolController
+
+        return ThreadpoolController()
+    except Exception:  # threadpoolctl missing: numpy keeps its default threads
+        return None
+
+
+def blas_threads(n: int):  # noqa: ANN201 - a context manager
+    """BLAS limited to ``n`` threads inside the block (~10 us to enter). Where our own threads
+    already fill the cores, small products run best on one: BLAS's idle threads spin-wait after
+    each call, on the cores the next step needs."""
+    controller = _blas_controller()
+    return controller.limit(limits=n, user_api="blas") if controller else contextlib.nullcontext()

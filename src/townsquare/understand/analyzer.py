@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
+from townsquare.models.cpu import blas_threads
 from townsquare.models.embedder import Embedder, get_embedder
 from townsquare.models.heads import Head, HeadSet
 from townsquare.understand.features import clean, hashed_ngrams
@@ -159,7 +160,8 @@ class Analyzer:
         p_zh = None
         if is_zh.any() and self.zh_model is not None:
             p_zh = self.zh_model.predict_proba([model_texts[k] for k in np.flatnonzero(is_zh)])
-        fields = self._score(emb, ngrams, is_zh, p_zh)
+        with blas_threads(1):  # small products; BLAS threads would spin on the encoders' cores
+            fields = self._score(emb, ngrams, is_zh, p_zh)
         for k, i in enumerate(good):
             rec = {"lang": given[k]}
             for name, values in fields.items():
