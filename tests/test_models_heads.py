@@ -6,7 +6,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from townsquare.models import Head
-from townsquare.understand.features import N_BUCKETS, clean, distinct_per_text, hashed_ngrams
+from townsquare.understand.features import (
+    N_BUCKETS,
+    _distinct_kernel,
+    clean,
+    distinct_per_text,
+    hashed_ngrams,
+)
 
 
 def _head(kind: str, k: int) -> Head:
@@ -36,7 +42,7 @@ def test_each_text_gets_its_distinct_buckets():
     bucket = rng.integers(0, 300, 20_000)  # many repeats within a text
     keys = np.unique(owner * N_BUCKETS + bucket)
     for got_indptr, got in (distinct_per_text(owner, bucket, 51, N_BUCKETS),  # pure Python, as compiled
-                            hashed_ngrams.__globals__["_distinct_kernel"]()(owner, bucket, 51, N_BUCKETS)):
+                            _distinct_kernel()(owner, bucket, 51, N_BUCKETS)):
         assert np.array_equal(got_indptr, np.searchsorted(keys // N_BUCKETS, np.arange(52)))
         for t in range(51):
             assert np.array_equal(np.sort(got[got_indptr[t]:got_indptr[t + 1]]),

@@ -243,18 +243,17 @@ class FastUSE:
         blocks[:m] = x
         out = np.empty((len(blocks), w.shape[1]), dtype=np.float32)
         starts = range(0, len(blocks), _ROW_BLOCK)
+        step = self.threads if self._pool is not None and len(starts) > 1 else 1
 
-        def part(k: int) -> None:  # every n-th block, on the caller's single-threaded BLAS
-            for start in starts[k::self.threads]:
+        def part(k: int) -> None:  # every step-th block, on the caller's single-threaded BLAS
+            for start in starts[k::step]:
                 np.matmul(blocks[start:start + _ROW_BLOCK], w, out=out[start:start + _ROW_BLOCK])
 
-        if self._pool is not None and len(starts) > 1:
-            list(self._pool.map(part, range(self.threads)))
+        if step > 1:
+            list(self._pool.map(part, range(step)))
         else:
-            for start in starts:
-                np.matmul(blocks[start:start + _ROW_BLOCK], w, out=out[start:start + _ROW_BLOCK])
+            part(0)
         return out[:m]
-
 
     @staticmethod
     def _micro_batches(ids: list[list[int]]) -> list[tuple[list[int], int]]:
