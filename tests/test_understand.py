@@ -117,15 +117,16 @@ def test_shipped_heads_quality_on_validation_samples(analyzer):
     zh = data.chnsenticorp(DATA, "dev")
     recs = analyzer.analyze(zh.texts)
     pred = [int(r["sentiment"]["scores"]["positive"] > r["sentiment"]["scores"]["negative"]) for r in recs]
-    assert accuracy_score(zh.labels, pred) >= 0.91  # 0.938 measured
-    # read from the label field, "neutral" wrong: 0.921 measured (0.80 before neutral needed both models)
+    assert accuracy_score(zh.labels, pred) >= 0.91  # 0.932 measured
+    # read from the label field, "neutral" wrong: 0.917 measured (0.80 before neutral needed both models)
     said = [r["sentiment"]["label"] for r in recs]
-    assert accuracy_score(["positive" if y else "negative" for y in zh.labels], said) >= 0.91
+    assert accuracy_score(["positive" if y else "negative" for y in zh.labels], said) >= 0.90
 
 
 @pytest.mark.skipif(not (DATA / "lccc_toy").exists(), reason=f"datasets not found at {DATA} (set TOWNSQUARE_DATASETS)")
 def test_chinese_sentiment_on_weibo_style_posts(analyzer):
-    """The 171 hand-labelled polar LCCC posts (benchmarks/data): review-trained models scored 0.73."""
+    """The 171 hand-labelled polar LCCC posts (benchmarks/data): review-trained models scored 0.73, 0.79 once they
+    also learnt from English tweets and Weibo's emoticons."""
     from townsquare.understand import data
 
     texts, gold = data.lccc_sentiment(DATA, Path(__file__).resolve().parents[1] / "benchmarks" / "data"
@@ -134,7 +135,28 @@ def test_chinese_sentiment_on_weibo_style_posts(analyzer):
     recs = analyzer.analyze([t for t, _ in polar])
     said = ["positive" if r["sentiment"]["scores"]["positive"] > r["sentiment"]["scores"]["negative"] else "negative"
             for r in recs]
-    assert np.mean([s == g for s, (_, g) in zip(said, polar, strict=True)]) >= 0.77  # 0.789 measured
+    assert np.mean([s == g for s, (_, g) in zip(said, polar, strict=True)]) >= 0.80  # 0.830 measured
+
+
+@pytest.mark.skipif(not (DATA / "lccc_toy").exists(), reason=f"datasets not found at {DATA} (set TOWNSQUARE_DATASETS)")
+def test_chinese_sentiment_on_fresh_weibo_style_posts(analyzer):
+    """115 more polar LCCC posts, labelled before the models learnt our social expressions (0.887 before them)."""
+    from townsquare.understand import data
+
+    texts, gold = data.lccc_sentiment(DATA, Path(__file__).resolve().parents[1] / "benchmarks" / "data"
+                                      / "lccc_valid_sentiment_labels.tsv", "toy_valid.txt")
+    said = ["positive" if r["sentiment"]["scores"]["positive"] > r["sentiment"]["scores"]["negative"] else "negative"
+            for r in analyzer.analyze(texts)]
+    assert np.mean([s == g for s, g in zip(said, gold, strict=True)]) >= 0.91  # 0.939 measured
+
+
+def test_social_expressions_list_is_well_formed():
+    from townsquare.understand import data
+
+    rows = data.zh_social_expressions()
+    assert len(rows.texts) == len(set(rows.texts)) > 200  # each expression once
+    assert 0.4 < rows.labels.mean() < 0.6 and set(rows.labels.tolist()) == {0, 1}
+    assert all(t.strip() == t and t for t in rows.texts)
 
 
 def test_word_segmented_chinese_reads_like_unsegmented(analyzer):
@@ -143,6 +165,9 @@ def test_word_segmented_chinese_reads_like_unsegmented(analyzer):
 
     assert clean("这家 酒店 太 差 了 ， 服务员 态度 恶劣 。 再也 不来 了 , 真的") == "这家酒店太差了，服务员态度恶劣。再也不来了,真的"
     assert clean("我 买 了 Apple Watch , great .") == "我买了 Apple Watch , great ."  # Latin text keeps its spaces
+    # Weibo glues mentions to the text around them; an e-mail address is not a mention
+    assert clean("回复@小明:说得对 分享自@优酷网") == "回复@user:说得对分享自@user"
+    assert clean("mail bob@example.com or @alice") == "mail bob@example.com or @user"
     plain, spaced = analyzer.analyze(["这家酒店太差了，服务员态度恶劣", "这家 酒店 太 差 了 ， 服务员 态度 恶劣"])
     assert plain == spaced
 

@@ -1,7 +1,8 @@
 """Readers for the public training/validation data the understand heads are trained on.
 
 Nothing here is shipped data: every function reads from a datasets folder
-(`../shared/datasets` layout, see its README.md and each SOURCE.md) that the caller passes.
+(`../shared/datasets` layout, see its README.md and each SOURCE.md) that the caller passes,
+except our own list of Chinese social-media expressions (`zh_social_expressions`).
 Splits (fixed, so that training and the benchmark agree):
 
 * EN sentiment: train = SemEval-2013..2016 Subtask A pool, de-duplicated, minus every tweet
@@ -13,7 +14,8 @@ Splits (fixed, so that training and the benchmark agree):
   the EN sentiment train split (`sentiment_zh_train`): reviews alone taught them review
   sentiment, and on Weibo-style posts they did worse than a model of English tweets (USE is
   multilingual, so social-media polarity learnt in English carries over to Chinese). They also
-  learn Weibo's emoticons from senti-weibo's lexicon (`weibo_emoticons`).
+  learn Weibo's emoticons from senti-weibo's lexicon (`weibo_emoticons`) and 243 expressions of
+  Chinese social media that we listed (`zh_social_expressions`: laughter, cheering, wishes, slang).
 * crisis informativeness: CrisisLexT26, leave-events-out: the four events in
   ``CRISIS_VAL_EVENTS`` are validation, the other 16 shared events train ("informative" =
   "Related and informative"; the six held-back events of SOURCE.md are not in the folder).
@@ -86,6 +88,7 @@ def sentiment_en(root: Path) -> tuple[Split, Split]:
 
 
 POLAR_TWEETS = 10_000
+ZH_SOCIAL = Path(__file__).resolve().parent / "lexicons" / "zh_social.tsv"
 
 
 def polar_tweets(root: Path, n: int = POLAR_TWEETS, seed: int = 1) -> Split:
@@ -98,8 +101,8 @@ def polar_tweets(root: Path, n: int = POLAR_TWEETS, seed: int = 1) -> Split:
 
 
 def sentiment_zh_train(root: Path) -> Split:
-    """ChnSentiCorp train, `polar_tweets`, then `weibo_emoticons`: negative 0 / positive 1."""
-    parts = chnsenticorp(root, "train"), polar_tweets(root), weibo_emoticons(root)
+    """ChnSentiCorp train, `polar_tweets`, `weibo_emoticons`, then `zh_social_expressions`: negative 0 / positive 1."""
+    parts = chnsenticorp(root, "train"), polar_tweets(root), weibo_emoticons(root), zh_social_expressions()
     return Split([t for p in parts for t in p.texts], np.concatenate([p.labels for p in parts]))
 
 
@@ -117,6 +120,22 @@ def weibo_emoticons(root: Path) -> Split:
             if len(row) == 2 and row[1] in ("P", "N"):
                 seen.setdefault(row[0].strip(), int(row[1] == "P"))
     return Split(list(seen), np.array(list(seen.values()), dtype=np.int64))
+
+
+def zh_social_expressions(path: Path = ZH_SOCIAL) -> Split:
+    """Our list of Chinese social-media expressions with their polarity (``哈哈`` and ``加油`` positive,
+    ``呵呵`` and ``无语`` negative), each once, as texts of their own.
+
+    Reviews never laugh, cheer, wish a happy birthday or swear, so the models trained on them read
+    such posts by their words' literal sense: ``笑死我了`` (laughing my head off) as death.
+    """
+    texts, labels = [], []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            text, label = line.split("\t")
+            texts.append(text)
+            labels.append(int(label == "positive"))
+    return Split(texts, np.array(labels, dtype=np.int64))
 
 
 def chnsenticorp(root: Path, split: str) -> Split:
@@ -148,7 +167,7 @@ def crisis(root: Path) -> tuple[Split, Split]:
             Split(val[0], np.array(val[1], dtype=np.int64)))
 
 
-def lccc_sentiment(root: Path, labels: Path) -> tuple[list[str], list[str]]:
+def lccc_sentiment(root: Path, labels: Path, source: str = "toy_train.txt") -> tuple[list[str], list[str]]:
     """(texts, labels) of Weibo-style posts that we labelled, standing in for the held-back Weibo
     test set (no labelled Weibo posts exist here).
 
@@ -158,7 +177,7 @@ def lccc_sentiment(root: Path, labels: Path) -> tuple[list[str], list[str]]:
     hand from a random sample. Small (about ±6 points at 95 %), and casual chat rather than the
     opinion posts of the Weibo test.
     """
-    lines = (Path(root) / "lccc_toy" / "toy_train.txt").read_text(encoding="utf-8").splitlines()
+    lines = (Path(root) / "lccc_toy" / source).read_text(encoding="utf-8").splitlines()
     texts, gold = [], []
     rows = Path(labels).read_text(encoding="utf-8").splitlines()
     for row in rows[1:]:

@@ -20,7 +20,9 @@ import numpy as np
 MAX_CHARS = 1_000  # longer posts are cut: the heads were trained on tweets and reviews
 N_BUCKETS = 1 << 18
 _URL = re.compile(r"https?://\S+|www\.\S+")
-_MENTION = re.compile(r"(?<!\w)@\w+")
+# not after a Latin letter or digit (an e-mail address); after a Chinese character it is a mention,
+# as in Weibo's "回复@name:" and "分享自@name"
+_MENTION = re.compile(r"(?<![A-Za-z0-9_])@\w+")
 _SPACES = re.compile(r"\s+")
 _WORD = re.compile(r"[#@]?\w+|[^\w\s]", re.UNICODE)
 _CJK = "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"  # Han, CJK and full-width punctuation
