@@ -49,7 +49,9 @@ Before both Chinese models learnt our social expressions, the Chinese rows read 
 0.789, 0.887, 0.904, 0.936 with 47 % following an opposite emoticon, and 0.341; before they learnt
 Weibo's emoticons (`data.weibo_emoticons`), 0.932, -, 0.801, -, 0.907, 0.889 with 32 %, and 0.409.
 The expressions did not change the speed: alternating runs of the trees before and after, warm
-2,449-2,529 vs 2,673-2,795 posts/s on a slower hour of the same machine.)
+2,449-2,529 vs 2,673-2,795 posts/s on a slower hour of the same machine. One full run of this
+script in that hour gave 2,065 warm, 2,100 on new posts and 3,386 for the embedding alone: the
+margin over 2,000 depends on the hour.)
 
 | throughput (median of 3 passes, batches of 1,000) | run 1 | run 2 |
 |---|---|---|
