@@ -171,11 +171,12 @@ def lccc_sentiment(root: Path, labels: Path, source: str = "toy_train.txt") -> t
     """(texts, labels) of Weibo-style posts that we labelled, standing in for the held-back Weibo
     test set (no labelled Weibo posts exist here).
 
-    ``labels`` (benchmarks/data/lccc_sentiment_labels.tsv: ``line, turn, label``) points into
-    LCCC's toy_train.txt (Weibo conversations; the text stays in the shared folder): 171 clearly
-    positive or negative posts and 44 neutral ones (questions, plain facts), picked and labelled by
-    hand from a random sample. Small (about ±6 points at 95 %), and casual chat rather than the
-    opinion posts of the Weibo test.
+    ``labels`` (``line, turn, label``) points into LCCC's ``source`` file (Weibo conversations; the
+    text stays in the shared folder). benchmarks/data/lccc_sentiment_labels.tsv: 171 clearly
+    positive or negative posts of toy_train.txt and 44 neutral ones (questions, plain facts), picked
+    and labelled by hand from a random sample; lccc_valid_sentiment_labels.tsv: 115 polar posts of
+    toy_valid.txt, labelled the same way later. Small (about ±6 and ±5 points at 95 %), and casual
+    chat rather than the opinion posts of the Weibo test.
     """
     lines = (Path(root) / "lccc_toy" / source).read_text(encoding="utf-8").splitlines()
     texts, gold = [], []
