@@ -10,9 +10,10 @@ Each head is a two-level stack, exported as one linear model:
 1. one or two hashed n-gram logistic regressions (word 1-2-grams + char 2-4-grams, liblinear,
    one-vs-rest), plain or NB-LR style (binary features scaled by their naive-Bayes log-count
    ratio, which folds back into plain per-bucket weights), scored out-of-fold on the training set;
-2. logistic regression on [USE embedding (512) | the n-gram scores], balanced class weights
-   (the macro metrics weigh every class equally).
-Because both levels are linear, the stack collapses to ``emb @ W + sum(hashed weights) + b``;
+2. logistic regression on [USE embedding (512) | the n-gram scores | VADER's four scores, where
+   cross-validation keeps them (``LEXICON_HEADS``)], balanced class weights (the macro metrics weigh
+   every class equally).
+Because both levels are linear, the stack collapses to ``emb @ W + sum(hashed weights) + vader @ V + b``;
 the hashed weights are pruned to the buckets with the largest weight norm, per head (``KEEP``).
 Keeping 20,000 regularises the four small TweetEval heads (3-12k posts): with every bucket they
 measured 0.001-0.011 lower on validation. The three heads with more data keep every nonzero
@@ -30,13 +31,19 @@ logit offsets) and keep the combination with the best cross-validated metric. Th
 and offsets are folded into the exported bias, so ``p >= 0.5`` / argmax is the tuned rule.
 Tried and not kept (2026-12-06): a third stacked block for sentiment, the out-of-fold logits of
 an MLP on the embedding (512 hidden, 12 epochs; 0.675 alone in CV). Cross-validated 0.6983 ->
-0.6975, so it stays out, though validation would have said 0.716 -> 0.725.
+0.6975, so it stays out, though validation would have said 0.716 -> 0.725. Likewise (2026-12-07),
+for sentiment: the encoder's 1,280-d pooled features before its sentence-level layers, stacked
+beside the embedding (logistic regression alone 0.661 -> 0.686 on validation, but in the stack CV
+0.6984 -> 0.6991); and those sentence-level layers fine-tuned on the tweets from the pooled
+features (0.699 alone on validation, 0.671 in CV; stacked, CV 0.6994).
 
 Measured on the shared 2-core box, one thread per process, embeddings cached: ~24 min for the
 six smaller heads (emotion 5.5, offensive 5, hate 3.5, irony 0.5, crisis 6.5, sentiment_zh 3) and
 ~36 min for sentiment (47k posts, smaller grid, run in parallel); embedding ~115k texts adds ~5
-minutes once (``--cache`` keeps them); ``--no-tune`` skips selection and uses the old fixed
-hyper-parameters (one plain n-gram model, ngram_C=0.1, C=1.0, no rule tuning).
+minutes once (``--cache`` keeps them). On the Intel Xeon of 2026-12-07, embedding included: 9 min
+for the five English heads besides sentiment, 23 min for sentiment. ``--no-tune`` skips selection
+and uses the old fixed hyper-parameters (one plain n-gram model, ngram_C=0.1, C=1.0, no rule
+tuning, no VADER).
 """
 
 from __future__ import annotations
@@ -56,7 +63,7 @@ from sklearn.model_selection import StratifiedKFold
 from townsquare.models.embedder import get_embedder
 from townsquare.models.heads import Head
 from townsquare.understand import data
-from townsquare.understand.features import N_BUCKETS, clean, hashed_ngrams
+from townsquare.understand.features import N_BUCKETS, clean, hashed_ngrams, lexicon_scores
 
 TASKS = {  # head name -> (labels, kind, metric)
     "sentiment": (["negative", "neutral", "positive"], "softmax", "macro_recall"),
@@ -76,6 +83,11 @@ SMALL_GRID = {"sentiment": ((((False, 0.1),), ((True, 0.3),), ((False, 0.1), (Tr
 KEEP = {"emotion": 20_000, "offensive": 20_000, "hate": 20_000, "irony": 20_000}  # others: every bucket
 FIXED = {"ngram_models": [(False, 0.1)], "C": 1.0}  # the untuned configuration (--no-tune)
 N_FOLDS = 5
+# the English heads may also stack VADER's four scores (`features.lexicon_scores`), kept when they
+# raise the chosen configuration's CV metric by LEXICON_MARGIN (one standard error for sentiment's
+# 47k posts; the small heads' CV is noisier, so a kept lexicon there may be luck)
+LEXICON_HEADS = ("sentiment", "emotion", "offensive", "hate", "irony", "crisis_informative")
+LEXICON_MARGIN = 0.002
 
 
 def score(metric: str, y: np.ndarray, pred: np.ndarray) -> float:
@@ -186,8 +198,9 @@ def _logits(model: LogisticRegression, x: np.ndarray) -> np.ndarray:
 
 
 def select(name: str, emb: np.ndarray, grams: sp.csr_matrix, y: np.ndarray,
-           oofs: dict[tuple[bool, float], np.ndarray]) -> dict:
-    """Grid over n-gram models x top C, scored by stratified CV inside the training split.
+           oofs: dict[tuple[bool, float], np.ndarray], lexicon: np.ndarray | None = None) -> dict:
+    """Grid over n-gram models x top C, scored by stratified CV inside the training split; then the
+    best configuration with ``lexicon`` (VADER's scores) stacked too, kept if it gains LEXICON_MARGIN.
 
     ``oofs`` is filled with the out-of-fold scores of every n-gram model (train_head reuses them).
     """
@@ -195,6 +208,15 @@ def select(name: str, emb: np.ndarray, grams: sp.csr_matrix, y: np.ndarray,
     n_out = 1 if kind == "sigmoid" else len(labels)
     ngram_grid, c_grid = SMALL_GRID.get(name, (NGRAM_GRID, TOP_C_GRID))
     folds = _folds(y)
+
+    def cv(x: np.ndarray, c: float) -> dict:
+        z = np.zeros((len(y), n_out))
+        for a, b in folds:
+            z[b] = _logits(fit_top(x[a], y[a], c), x[b])
+        off, value = tune_rule(kind, metric, y, z)
+        return {"C": c, "offsets": off.round(3).tolist(), "cv_untuned": round(score(metric, y, _predict(kind, z)), 4),
+                "cv": round(value, 4)}
+
     results = []
     for models in ngram_grid:
         for m in models:
@@ -202,17 +224,20 @@ def select(name: str, emb: np.ndarray, grams: sp.csr_matrix, y: np.ndarray,
                 oofs[m] = oof_ngram(grams, y, n_out, m[1], m[0])
         x = np.hstack([emb, *(oofs[m] for m in models)])
         for c in c_grid:
-            z = np.zeros((len(y), n_out))
-            for a, b in folds:
-                z[b] = _logits(fit_top(x[a], y[a], c), x[b])
-            off, value = tune_rule(kind, metric, y, z)
-            results.append({"ngram_models": [list(m) for m in models], "C": c, "offsets": off.round(3).tolist(),
-                            "cv_untuned": round(score(metric, y, _predict(kind, z)), 4), "cv": round(value, 4)})
+            results.append({"ngram_models": [list(m) for m in models], **cv(x, c)})
             print(f"  {name} ngram (nb, C) {models} top C={c}: cv {results[-1]['cv_untuned']:.4f} "
-                  f"-> {value:.4f} with rule {results[-1]['offsets']}", flush=True)
-    return max(results, key=lambda r: r["cv"]) | {"grid": len(results),
-                                                   "grid_spec": [[list(m) for m in ms] for ms in ngram_grid],
-                                                   "c_grid": list(c_grid)}
+                  f"-> {results[-1]['cv']:.4f} with rule {results[-1]['offsets']}", flush=True)
+    best = max(results, key=lambda r: r["cv"]) | {"grid": len(results), "lexicon": False,
+                                                  "grid_spec": [[list(m) for m in ms] for ms in ngram_grid],
+                                                  "c_grid": list(c_grid)}
+    if lexicon is not None:
+        x = np.hstack([emb, *(oofs[tuple(m)] for m in best["ngram_models"]), lexicon])
+        with_lexicon = cv(x, best["C"])
+        print(f"  {name} with VADER: cv {with_lexicon['cv']:.4f} (without {best['cv']:.4f})", flush=True)
+        best["cv_lexicon"] = with_lexicon["cv"]
+        if with_lexicon["cv"] >= best["cv"] + LEXICON_MARGIN:
+            best |= with_lexicon | {"lexicon": True, "cv_without_lexicon": best["cv"]}
+    return best
 
 
 def _predict(kind: str, z: np.ndarray) -> np.ndarray:
@@ -220,8 +245,9 @@ def _predict(kind: str, z: np.ndarray) -> np.ndarray:
 
 
 def train_head(name: str, train: tuple[np.ndarray, sp.csr_matrix, np.ndarray], cfg: dict, keep: int,
-               oofs: dict[tuple[bool, float], np.ndarray] | None = None) -> Head:
-    """Fit the chosen configuration on the whole training split and export it as one Head."""
+               oofs: dict[tuple[bool, float], np.ndarray] | None = None, lexicon: np.ndarray | None = None) -> Head:
+    """Fit the chosen configuration on the whole training split and export it as one Head
+    (``lexicon``: the training posts' VADER scores, used if ``cfg["lexicon"]``)."""
     labels, kind, metric = TASKS[name]
     emb, grams, y = train
     n_out = 1 if kind == "sigmoid" else len(labels)
@@ -235,23 +261,27 @@ def train_head(name: str, train: tuple[np.ndarray, sp.csr_matrix, np.ndarray], c
         us.append(u)
         ubs.append(ub)
     u, ub = np.hstack(us), np.concatenate(ubs)  # (N_BUCKETS, n_out * models), (n_out * models,)
-    top = fit_top(np.hstack([emb, *scores]), y, cfg["C"])
-    coef = top.coef_.T  # (512 + n_out, k)
-    w_emb, v = coef[:512], coef[512:]
+    lex = [lexicon] if cfg.get("lexicon") else []
+    top = fit_top(np.hstack([emb, *scores, *lex]), y, cfg["C"])
+    coef = top.coef_.T  # (512 + n_out * models [+ 4], k)
+    w_emb, v = coef[:512], coef[512:512 + u.shape[1]]
+    lex_w = coef[512 + u.shape[1]:].astype(np.float32) if lex else None
     bias = top.intercept_ + ub @ v + np.asarray(cfg.get("offsets", np.zeros(n_out)))
     hashed = u @ v  # (N_BUCKETS, k): n-gram weights folded through the top model
     norms = np.abs(hashed).max(axis=1)
     ids = np.sort(np.argsort(norms)[-keep:])
     ids = ids[norms[ids] > 0]
     head = Head(name, labels, kind, [(w_emb.astype(np.float32), bias.astype(np.float32))],
-                hash_ids=ids, hash_w=hashed[ids].astype(np.float32))
+                hash_ids=ids, hash_w=hashed[ids].astype(np.float32), lex_w=lex_w,
+                lex_mean=lexicon.mean(axis=0).astype(np.float32) if lex else None)
     head.meta = {"metric": metric, "ngram_models_nb_C": [list(m) for m in cfg["ngram_models"]], "C": cfg["C"],
-                 "hashed_buckets_kept": int(len(ids)), "class_weight": "balanced", "embedder": "use"}
+                 "hashed_buckets_kept": int(len(ids)), "class_weight": "balanced", "embedder": "use",
+                 "lexicon": "vader" if lex else None}
     return head
 
 
-def predict_labels(head: Head, emb: np.ndarray, ngrams) -> np.ndarray:
-    p = head.predict_proba(emb, ngrams)
+def predict_labels(head: Head, emb: np.ndarray, ngrams, lexicon: np.ndarray | None = None) -> np.ndarray:
+    p = head.predict_proba(emb, ngrams, lexicon)
     return (p >= head.threshold).astype(int) if head.kind == "sigmoid" else p.argmax(axis=1)
 
 
@@ -274,8 +304,10 @@ def main() -> None:
         tr = (embed(train.texts, embedder, args.cache), ngram_matrix(train.texts), train.labels)
         va_emb = embed(val.texts, embedder, args.cache, served=True)
         oofs: dict[tuple[bool, float], np.ndarray] = {}
-        cfg = dict(FIXED) if args.no_tune else select(name, *tr, oofs)
-        head = train_head(name, tr, cfg, keep=args.keep or KEEP.get(name, N_BUCKETS), oofs=oofs)
+        lexicon = lexicon_scores([clean(t, join_cjk=False) for t in train.texts]) \
+            if name in LEXICON_HEADS and not args.no_tune else None
+        cfg = dict(FIXED) if args.no_tune else select(name, *tr, oofs, lexicon)
+        head = train_head(name, tr, cfg, keep=args.keep or KEEP.get(name, N_BUCKETS), oofs=oofs, lexicon=lexicon)
         if not args.no_tune:
             head.meta["selection"] = {
                 "procedure": f"{N_FOLDS}-fold stratified CV (seed 0) inside the training split; grid: "
@@ -283,9 +315,11 @@ def main() -> None:
                              "decision rule (sigmoid threshold / softmax class logit offsets) tuned on the "
                              "out-of-fold logits, best CV metric kept, rule folded into the bias",
                 "cv_metric": cfg["cv"], "cv_untuned_rule": cfg["cv_untuned"], "logit_offsets": cfg["offsets"],
-                "configs_tried": cfg["grid"]}
+                "configs_tried": cfg["grid"], "cv_with_vader": cfg.get("cv_lexicon"),
+                "cv_without_vader": cfg.get("cv_without_lexicon", cfg["cv"])}
         va_ngrams = hashed_ngrams([clean(t) for t in val.texts])
-        value = score(head.meta["metric"], val.labels, predict_labels(head, va_emb, va_ngrams))
+        va_lexicon = lexicon_scores([clean(t) for t in val.texts]) if head.lex_w is not None else None
+        value = score(head.meta["metric"], val.labels, predict_labels(head, va_emb, va_ngrams, va_lexicon))
         head.meta.update({"validation": {"metric": head.meta["metric"], "value": round(value, 4),
                                          "n": len(val.texts)}, "n_train": len(train.texts),
                           "train_seconds": round(time.perf_counter() - t0)})

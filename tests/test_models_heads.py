@@ -12,6 +12,7 @@ from townsquare.understand.features import (
     clean,
     distinct_per_text,
     hashed_ngrams,
+    lexicon_scores,
 )
 
 
@@ -64,3 +65,31 @@ def test_save_load_round_trip(tmp_path):
         assert np.allclose(loaded.predict_proba(emb, grams), head.predict_proba(emb, grams), atol=1e-5)
     p = loaded.predict_proba(emb, grams)
     assert p.shape == (4,) and ((p >= 0) & (p <= 1)).all()
+
+
+def test_lexicon_weights_round_trip_and_unread_posts_get_the_mean(tmp_path):
+    emb = np.random.default_rng(2).standard_normal((3, 512)).astype(np.float32)
+    texts = ["I do NOT like this at all :(", "这家店太差了", "great!!! 😍"]
+    lexicon = lexicon_scores(texts)
+    assert not lexicon[1].any()  # VADER knows no Chinese word: "no evidence", a zero row
+    head = _head("softmax", 3)
+    rng = np.random.default_rng(3)
+    head.lex_w, head.lex_mean = rng.standard_normal((4, 3)).astype(np.float32), lexicon.mean(axis=0)
+    head.save(tmp_path / "h")
+    loaded = Head.load(tmp_path / "h")
+    assert np.array_equal(loaded.lex_w, head.lex_w) and np.array_equal(loaded.lex_mean, head.lex_mean)
+    unread = loaded.logits(emb)  # no lexicon: every post counts as the training mean
+    read = loaded.logits(emb, None, lexicon)
+    assert np.allclose(read - unread, (lexicon - head.lex_mean) @ head.lex_w, atol=1e-5)
+    mixed = lexicon.copy()
+    mixed[1] = np.nan  # a Chinese post in an English batch
+    got = loaded.logits(emb, None, mixed)
+    assert np.allclose(got[[0, 2]], read[[0, 2]]) and np.allclose(got[1], unread[1])
+
+
+def test_lexicon_scores_read_negation_capitals_and_emoji():
+    neg, neu, pos, compound = lexicon_scores(["good", "not good", "GOOD!!!", "😍", "the table"]).T
+    assert compound[0] > 0 > compound[1]  # negation flips it
+    assert compound[2] > compound[0]  # capitals and exclamation marks boost it
+    assert pos[3] > 0  # emoji are read through their descriptions
+    assert compound[4] == neg[4] == pos[4] == neu[4] == 0  # no lexicon word: a zero row

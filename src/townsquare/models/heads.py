@@ -7,7 +7,10 @@ how well it did) and ``weights.npz``:
   regression, two = a one-hidden-layer MLP);
 * optional ``hash_ids`` (int32, sorted) + ``hash_w`` (float16, one row per id): the weights
   of the hashed n-gram features of `townsquare.understand.features.hashed_ngrams` that
-  survived pruning; their sum over a post's n-grams is added to the logits.
+  survived pruning; their sum over a post's n-grams is added to the logits;
+* optional ``lex_w`` (4, outputs) and ``lex_mean`` (4,): weights of the post's VADER scores
+  (`townsquare.understand.features.lexicon_scores`), added to the logits, and the training posts'
+  mean scores, which stand in for a post VADER cannot read (a Chinese post).
 
 ``kind`` is ``softmax`` (one label among ``labels``) or ``sigmoid`` (probability of
 ``labels[1]``). Like sentence-transformers modules, each head saves and loads itself
@@ -33,18 +36,29 @@ class Head:
     hash_w: np.ndarray | None = None
     threshold: float = 0.5  # sigmoid heads: p >= threshold counts as labels[1] in the metrics
     meta: dict = field(default_factory=dict)
+    lex_w: np.ndarray | None = None
+    lex_mean: np.ndarray | None = None
     _table: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_outputs(self) -> int:
         return self.layers[-1][0].shape[1]
 
-    def logits(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    def logits(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None,
+               lexicon: np.ndarray | None = None) -> np.ndarray:
+        """Without ``ngrams`` a head reads the post as if it had no known n-gram. Without ``lexicon``,
+        or where its row is NaN, the post's VADER scores count as the training posts' mean: VADER
+        knows no Chinese, and its "no sentiment word here" would push Chinese posts to neutral.
+        (How Chinese posts are read by the English heads.)"""
         x = emb
         for i, (w, b) in enumerate(self.layers):
             x = x @ w + b
             if i < len(self.layers) - 1:
                 np.maximum(x, 0, out=x)
+        if self.lex_w is not None:
+            unread = self.lex_mean if self.lex_mean is not None else np.zeros(len(self.lex_w), np.float32)
+            lex = unread[None, :] if lexicon is None else np.where(np.isnan(lexicon), unread, lexicon)
+            x = x + lex @ self.lex_w
         if self.hash_ids is not None and ngrams is not None:
             x = x + self._hashed(ngrams)
         return x
@@ -61,9 +75,10 @@ class Head:
         np.cumsum(rows, axis=0, out=cs[1:])
         return (cs[indptr[1:]] - cs[indptr[:-1]]).astype(np.float32)
 
-    def predict_proba(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    def predict_proba(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None,
+                      lexicon: np.ndarray | None = None) -> np.ndarray:
         """(n, len(labels)) probabilities for softmax heads, (n,) for sigmoid heads."""
-        return self.probabilities(self.logits(emb, ngrams))
+        return self.probabilities(self.logits(emb, ngrams, lexicon))
 
     def probabilities(self, z: np.ndarray) -> np.ndarray:
         """Logits -> what `predict_proba` returns."""
@@ -83,6 +98,10 @@ class Head:
         if self.hash_ids is not None:
             arrays["hash_ids"] = self.hash_ids.astype(np.int32)
             arrays["hash_w"] = self.hash_w.astype(np.float16)
+        if self.lex_w is not None:
+            arrays["lex_w"] = self.lex_w.astype(np.float32)
+            if self.lex_mean is not None:
+                arrays["lex_mean"] = self.lex_mean.astype(np.float32)
         np.savez_compressed(folder / "weights.npz", **arrays)
         config = {"name": self.name, "labels": self.labels, "kind": self.kind,
                   "n_layers": len(self.layers), "threshold": self.threshold, **self.meta}
@@ -97,10 +116,12 @@ class Head:
                       for i in range(config["n_layers"])]
             hash_ids = z["hash_ids"].astype(np.int64) if "hash_ids" in z.files else None
             hash_w = z["hash_w"] if "hash_w" in z.files else None
+            lex_w = z["lex_w"].astype(np.float32) if "lex_w" in z.files else None
+            lex_mean = z["lex_mean"].astype(np.float32) if "lex_mean" in z.files else None
         meta = {k: v for k, v in config.items()
                 if k not in ("name", "labels", "kind", "n_layers", "threshold")}
         return cls(config["name"], config["labels"], config["kind"], layers, hash_ids, hash_w,
-                   float(config.get("threshold", 0.5)), meta)
+                   float(config.get("threshold", 0.5)), meta, lex_w, lex_mean)
 
 
 
@@ -123,9 +144,14 @@ class HeadSet:
     def __getitem__(self, name: str) -> Head:
         return self.heads[name]
 
+    @property
+    def uses_lexicon(self) -> bool:
+        return any(h.lex_w is not None for h in self.heads.values())
+
     def predict_proba(self, emb: np.ndarray, ngrams: tuple[np.ndarray, np.ndarray] | None = None,
-                      names: tuple[str, ...] | None = None) -> dict[str, np.ndarray]:
-        """``{name: Head.predict_proba(emb, ngrams)}`` for ``names`` (default: every head)."""
+                      names: tuple[str, ...] | None = None,
+                      lexicon: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """``{name: Head.predict_proba(emb, ngrams, lexicon)}`` for ``names`` (default: every head)."""
         import scipy.sparse as sp
 
         scores = None
@@ -137,7 +163,7 @@ class HeadSet:
         out = {}
         for name in names or tuple(self.heads):
             head = self.heads[name]
-            z = head.logits(emb, None)
+            z = head.logits(emb, None, lexicon)
             if scores is not None and head.name in self._column:
                 k = self._column[head.name]
                 z = z + scores[:, self._offsets[k]:self._offsets[k + 1]]

@@ -6,6 +6,8 @@ Chinese characters, so word-segmented Chinese such as "巧克力 味 的" reads 
 `hashed_ngrams` maps a post to sparse feature ids (word 1-2-grams + character 2-4-grams,
 which also covers Chinese, hashed into ``N_BUCKETS`` buckets) so that a linear head can
 score it by summing weight rows: no vocabulary file, no sklearn at run time.
+`lexicon_scores` adds VADER's reading of an English post (negation, boosters, capitals, "but",
+emoji), which the n-grams miss.
 """
 
 from __future__ import annotations
@@ -146,3 +148,33 @@ def _distinct_kernel():  # noqa: ANN202 - the compiled distinct_per_text
     from numba import njit  # the ml extra, like the encoder's kernels; compiled once, cached on disk
 
     return njit(nogil=True, cache=True)(distinct_per_text)
+
+
+LEXICON_FEATURES = ("neg", "neu", "pos", "compound")
+_NO_EVIDENCE = np.array([0.0, 1.0, 0.0, 0.0], dtype=np.float32)  # VADER on a text with none of its words
+
+
+@functools.cache
+def _vader():  # noqa: ANN202 - a FastVader
+    from townsquare.understand.vader import FastVader  # needs vaderSentiment, the ml extra
+
+    return FastVader()
+
+
+def lexicon_scores(texts: list[str]) -> np.ndarray:
+    """(n, 4) float32: VADER's (neg, neu, pos, compound) of each text, minus what it says of a text
+    with none of its words, so that a zero row means "no lexicon evidence" (Chinese posts are not
+    read: the heads give them the training posts' mean, `Head.logits`).
+
+    Stacked into the English sentiment head, VADER's rules (negation, boosters, capitals, "but",
+    emoji) add what hashed n-grams and the embedding miss: 5-fold CV 0.698 -> 0.703. Its lexicon
+    alone (valence sums, no rules) added nothing (0.6985). ~50,000 tweets/s on one core (`FastVader`:
+    the package's scores, 2.6x faster).
+    """
+    analyzer = _vader()
+    out = np.empty((len(texts), len(LEXICON_FEATURES)), dtype=np.float32)
+    for i, text in enumerate(texts):
+        s = analyzer.polarity_scores(text)
+        out[i] = s["neg"], s["neu"], s["pos"], s["compound"]
+    out -= _NO_EVIDENCE
+    return out
