@@ -139,9 +139,9 @@ def test_token_cache_evicts_least_recently_used_without_changing_results(referen
 
 def test_tokenizer_matches_the_package_port():
     """The C++ sentencepiece path (with the port for unknown characters) tokenises like the package."""
-    from townsquare.models.use_fast import FastUSE
+    from townsquare.models.use_fast import FastUSE, _pure_tokenizer
 
     model = FastUSE()
     texts = SENTENCES + ["🔥🔥 fire 🔥", "\u200b\u200bzero width", "ｆｕｌｌ　ｗｉｄｔｈ ①", "ok ✌🏽 ok"]
-    port = [model._sp.encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
+    port = [_pure_tokenizer().encode(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
     assert model.tokenize(texts) == port

