@@ -35,7 +35,11 @@ an MLP on the embedding (512 hidden, 12 epochs; 0.675 alone in CV). Cross-valida
 for sentiment: the encoder's 1,280-d pooled features before its sentence-level layers, stacked
 beside the embedding (logistic regression alone 0.661 -> 0.686 on validation, but in the stack CV
 0.6984 -> 0.6991); and those sentence-level layers fine-tuned on the tweets from the pooled
-features (0.699 alone on validation, 0.671 in CV; stacked, CV 0.6994).
+features (0.699 alone on validation, 0.671 in CV; stacked, CV 0.6994). And (2026-12-07) the other
+TweetEval tasks' n-gram models (emotion, offensive, hate, irony, and emoji's 45,000 tweets, 20
+classes; word/char n-gram LR fitted on those tasks' training tweets) scoring the sentiment tweets,
+stacked as extra features (they would fold into the hashed weights, free to serve): CV 0.7016 with
+none, 0.7016-0.7030 with one (emoji best), 0.7026 with all five; validation 0.719-0.729 against 0.727: noise.
 
 Measured on the shared 2-core box, one thread per process, embeddings cached: ~24 min for the
 six smaller heads (emotion 5.5, offensive 5, hate 3.5, irony 0.5, crisis 6.5, sentiment_zh 3) and
