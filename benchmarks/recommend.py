@@ -33,6 +33,14 @@ of townsquare's fit.) Validation numbers are lower than ones on the held-back 20
 of the data and judge fewer artists per user: on the held-back split item-kNN scored 0.215 and ALS 0.224,
 ≈1.3× their validation numbers here. Target: NDCG@10 ≥ 0.26 on the held-back split, ≥ 15% above the best
 baseline in the same run — not reached: townsquare is +8–9% over the best baseline on two validation splits.
+
+Tried and dropped (2026-12-07, seed 20240601 split unless said):
+- a second stage: LightGBM (lambdarank or binary) re-ranking the blend's top 100 per user from 12 features (the
+  blend's and each model's scaled scores, item-kNN, rank, log popularity, friends who have the artist, their share
+  of the user's friends and plays, profile size, friend count), trained on a split inside the training part:
+  NDCG@10 0.1684-0.1799 with default-sized trees, 0.1786-0.1829 with 4-7 leaves, against the blend's 0.1842;
+- user-kNN (cosine on the log-scaled profiles, 50-300 neighbours, similarities squared or not) added to the blend
+  at weight 0.2-0.7: 0.1740-0.1837 on this split, 0.1705-0.1774 on seed 7's (blend 0.1785); alone 0.139-0.159.
 """
 
 from __future__ import annotations
