@@ -41,6 +41,14 @@ Tried and dropped (2026-12-07, seed 20240601 split unless said):
   NDCG@10 0.1684-0.1799 with default-sized trees, 0.1786-0.1829 with 4-7 leaves, against the blend's 0.1842;
 - user-kNN (cosine on the log-scaled profiles, 50-300 neighbours, similarities squared or not) added to the blend
   at weight 0.2-0.7: 0.1740-0.1837 on this split, 0.1705-0.1774 on seed 7's (blend 0.1785); alone 0.139-0.159.
+Also tried (2026-12-07, this split, each in place of or beside the blend's parts, blend 0.1842):
+- EASE with Steck's dropout-style penalty, λ_i = λ + a·G_ii (λ 10-100, a 0-1): alone 0.1733-0.1766 (0.1741 shipped),
+  in the blend 0.1832-0.1846;
+- EASE's Gram from log-scaled plays instead of binary (log_user, λ 10-50; log1p, λ 100-500): alone 0.150-0.177,
+  in the blend 0.1784-0.1845, beside the binary one 0.1828-0.1848;
+- the friends' mean profile as a score of its own (weight 0.05-0.3): 0.1807-0.1839;
+- a tilt towards or away from popular artists (±0.05-0.1 × scaled log popularity): 0.1832-0.1847.
+All within ±0.0006 of the blend or below it: the item models agree on what they find.
 """
 
 from __future__ import annotations

@@ -78,6 +78,18 @@ new posts):
    2,444-2,567 -> 2,790-2,898 / 2,020-2,307 -> 2,494-2,618.
 Machine speed varies by the hour (an earlier stop measured 2,941-2,985 warm on older code), so
 only alternating runs compare trees.
+
+Where a warm pass's time goes (2026-12-07, AMD EPYC, the same 4,000 posts, stages timed one after the other):
+embedding 60 %, the Chinese encoder 13 % (ChnSentiCorp reviews are long: 10 % of the posts, ~37 % of the
+tokens), language 6 %, n-grams 6 %, VADER 6 %, heads 4 %, PII 2 %, cleaning 3 %. Inside the int8 encoder on one
+thread: the second convolution's GEMM 41-46 % (~165 G int8 multiply-adds/s, close to what one core's VNNI
+gives), the first convolution's gather-and-add from the token cache 22-26 % (on 300 tweets repeated, whose
+tokens stay in cache, 92-102 µs/post instead of 123-128: a fifth of it waits on memory), the second
+convolution's shift-add 9 %, the sentence-level layers 7 %, tokenising 5 %. Running that GEMM over token rows
+only (the two pad rows per sentence are ~5 % of its rows; output bit-identical) made no difference that
+alternating runs could see (CPU time on one thread 2,088-2,381 vs 2,138-2,388 posts/s), so it was not kept.
+A fresh process's first 4,000 posts take ~5.2 s against ~1.9 s warm: 1.2-1.5 s fills the token cache
+(16,800 new tokens), the rest is lingua's build and first calls.
 """
 
 from __future__ import annotations
