@@ -78,6 +78,20 @@ def test_cli_round_trip_on_real_subset(trained):
 
 
 @needs_clinc
+def test_cli_predict_shows_no_loader_bars(trained):
+    """The fine-tuned encoder loads through transformers, whose "Loading weights: 100%|..." bar on stderr
+    is noise for CLI users (`townsquare.cli.main` turns the Hugging Face bars off unless --debug)."""
+    tmp, model_dir, _ = trained
+    queries = _write(tmp / "two.jsonl", '{"id": 1, "text": "what is my balance"}\n{"id": 2, "text": "freeze my card"}\n')
+    args = ["intents", "predict", "--model-dir", str(model_dir), "--input", str(queries), "--output", str(tmp / "two.out")]
+    r = subprocess.run([sys.executable, "-c", "from townsquare.cli import main; main()", *args],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "Loading weights" not in r.stderr and "Loading weights" not in r.stdout
+    assert len((tmp / "two.out").read_text().splitlines()) == 2
+
+
+@needs_clinc
 def test_jsonl_examples_without_oos_calibrate_a_threshold(tmp_path):
     train, _ = _clinc_subset()
     examples = tmp_path / "examples.jsonl"

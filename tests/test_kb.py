@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -174,6 +176,15 @@ def test_bm25_tokens_segment_chinese_with_jieba():
     toks = tokenize("怎么申请退货？退款多久到账")
     assert "退货" in toks and "退款" in toks and "怎么" not in toks  # words, not characters; stop words out
     assert tokenize("Returns returned RETURNING") == ["return", "return", "return"]
+
+
+def test_chinese_segmentation_says_nothing_on_stderr():
+    """jieba announces its dictionary load on stderr ("Building prefix dict ..."), which CLI users took for
+    errors; a fresh process (jieba loads once per process) must segment quietly."""
+    code = "from townsquare.respond.retrieval import tokenize; print(tokenize('我想咨询一下退货政策'))"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "退货" in r.stdout and r.stderr == ""
 
 
 def test_html_loader_and_bad_files_say_what_to_fix(kb, tmp_path):

@@ -89,6 +89,17 @@ def test_a_chinese_question_gets_a_chinese_answer(world):
     assert CITE.search(reply["text"]) and "来源" in reply["text"]
 
 
+def test_a_sentence_that_leans_on_its_heading_is_quoted_with_it(world):
+    """Under "不在保修范围内" (not covered) the list of exclusions, quoted alone, read as if a cracked screen were
+    covered; the answer now carries the heading, word for word from the page."""
+    _, store, assistant = world
+    (r,) = ask(assistant, store, "屏幕摔碎了保修吗？")
+    sentence = next(s["text"] for s in answer_sentences(r["reply"]) if "屏幕碎裂" in s["text"])
+    assert sentence.startswith("不在保修范围内：意外损坏")
+    (r,) = ask(assistant, store, "How long is the warranty on my phone?")  # under the page's own title: as written
+    assert answer_sentences(r["reply"])[0]["text"].startswith("Every Acme Phone comes with a 2-year")
+
+
 def test_a_document_only_in_english_is_quoted_with_a_note_in_chinese(world):
     _, store, assistant = world
     (zh,) = ask(assistant, store, "以旧换新怎么操作？")  # trade-in exists in English only

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 import typer
@@ -45,6 +46,8 @@ for _name in COMMAND_MODULES:
 
 def main() -> None:
     debug = "--debug" in sys.argv
+    if not debug:  # the Hugging Face loaders' bars ("Loading weights: 100%|...") are noise between ours
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         app()
     except TownsquareError as exc:

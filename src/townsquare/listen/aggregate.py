@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, select
 from townsquare.listen.watches import GRANULARITIES
 from townsquare.store import Store
 from townsquare.store.tables import WatchBucketKeyRow, WatchBucketRow
+from townsquare.text.segment import segment
 
 _HASHTAG = re.compile(r"(?<![\w#])#(\w{1,100})")
 _EN_WORD = re.compile(r"[a-z][a-z'\-]{2,30}")
@@ -59,9 +60,7 @@ def terms(text: str, lang: str | None) -> list[str]:
     """Content words of a post, for the top-terms list (jieba segments Chinese)."""
     text = _URL.sub(" ", _HASHTAG.sub(" ", text))
     if lang == "zh" or _HAN.search(text):
-        import jieba
-
-        out = [w.strip().lower() for w in jieba.lcut(text)]
+        out = [w.strip().lower() for w in segment(text)]
         return [w for w in out if len(w) >= 2 and w not in STOP_ZH and (_HAN.search(w) or w.isalpha())
                 and w not in STOP_EN][:50]
     return [w for w in _EN_WORD.findall(text.lower()) if w not in STOP_EN][:50]

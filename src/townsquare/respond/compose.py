@@ -5,7 +5,9 @@ it, so the assistant never writes facts of its own: every factual sentence of an
 retrieved passage (markup removed), followed by ``[n]``, the number of its source. Sentences are scored by
 cosine between their embedding and the question's (one batched embedding call per answer) plus the share of the
 question's words they contain, so "and for China?" after a shipping question picks the sentence about China.
-Questions inside a passage (an FAQ's question, a heading that asks) are never quoted as answers.
+Questions inside a passage (an FAQ's question, a heading that asks) are never quoted as answers. A section's
+first sentence is quoted after its heading ("What is not covered: Accidental damage ...") unless the heading is
+the page's title or an FAQ question: alone, such a sentence can say the opposite of what the page means.
 """
 
 from __future__ import annotations
@@ -138,12 +140,15 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
     cands: list[tuple[int, int, str]] = []
     heads: list[str] = []
     places: list[int] = []
+    quoted: dict[tuple[int, int], str] = {}  # what an answer quotes where the sentence alone would mislead
     for i, p in enumerate(passages):
         start = (getattr(p, "heading", "") or "").split(" › ")[-1]
         for j, (s, head, place) in enumerate(sections(p.text, start)):
             cands.append((i, j, s))
             heads.append(head)
             places.append(place)
+            if place == 0 and _needs_heading(s, head, getattr(p, "title", "")):
+                quoted[i, j] = with_heading(s, head)
     if not cands:
         return Composition()
     texts = [s for _, _, s in cands]
@@ -179,10 +184,23 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
                 getattr(passages[i], "doc_key", i) != getattr(passages[chosen[0].passage], "doc_key", chosen[0].passage):
             continue
         seen.add(s)
-        chosen.append(Picked(s, i, j, scores[k]))
+        chosen.append(Picked(quoted.get((i, j), s), i, j, scores[k]))
     # reading order: by passage rank, then by position in the passage
     chosen.sort(key=lambda p: (p.passage, p.position))
     return Composition(chosen, best, float(cos.max()))
+
+
+def _needs_heading(sentence: str, heading: str, title: str) -> bool:
+    """A section's first sentence often leans on its heading: under "What is not covered", "Accidental damage
+    such as a cracked screen ..." quoted alone reads as if it were covered. Not needed under the document's own
+    title, an FAQ's question (it heads a full answer) or a heading the sentence already repeats."""
+    return bool(heading) and heading != title and not heading.endswith(_QUESTION_END) \
+        and heading.lower() not in sentence.lower()
+
+
+def with_heading(sentence: str, heading: str) -> str:
+    """"What is not covered: Accidental damage ...", "不在保修范围内：意外损坏……" (both words verbatim from the page)."""
+    return f"{heading}{'：' if _CJK.search(heading) else ': '}{sentence}"
 
 
 def join(parts: list[str], lang: str) -> str:

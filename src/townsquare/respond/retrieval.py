@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from townsquare.text.segment import segment
+
 RRF_K = 60
 BM25_K1, BM25_B = 1.2, 0.75
 
@@ -59,9 +61,7 @@ def tokenize(text: str) -> list[str]:
     for m in _TOKEN.finditer(text.lower()):
         run = m.group()
         if _CJK.match(run):
-            import jieba
-
-            out.extend(w for w in jieba.lcut(run) if w.strip() and w not in _ZH_STOP)
+            out.extend(w for w in segment(run) if w.strip() and w not in _ZH_STOP)
         elif run not in _EN_STOP:
             out.append(_stem(run))
     return out

@@ -32,6 +32,7 @@ from pathlib import Path
 from townsquare.create.finetune.prompt import PLATFORM_LIMITS, build_prompt, length_step
 from townsquare.errors import BadInput
 from townsquare.text import detect_languages, extract_entities, near_duplicate_groups, normalize, redact
+from townsquare.text.segment import key_terms
 
 DROP_REASONS = ("empty", "other_author", "out_of_range", "low_engagement", "too_short", "too_long",
                 "wrong_language", "duplicate")
@@ -265,10 +266,8 @@ class BriefMaker:
 
     def keywords(self, text: str, lang: str, k: int = 3) -> list[str]:
         if lang == "zh":
-            import jieba.analyse
-
             body = normalize(text, urls="", mentions="", hashtags="word")
-            return [w for w in jieba.analyse.extract_tags(body, topK=k) if w.strip()]
+            return [w for w in key_terms(body, k) if w.strip()]
         words = list(dict.fromkeys(self._words(text)))
         ranked = sorted(words, key=lambda w: -math.log(self.n / (1 + self.df.get(w, 0))))[:k]
         return [w for w in words if w in ranked]  # in the post's own order: it reads like a brief
