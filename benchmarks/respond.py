@@ -13,10 +13,10 @@ the understand heads, the injection head; no generator — answers are extractiv
 | time to answer, p50 / p95 (108 stored turns, `Assistant.reply`), cores idle | **9-14 ms / 24-27 ms** (max 29-43 ms) |
 | the same while four other jobs loaded the 2 cores (three runs) | p50 50-226 ms, **p95 371-953 ms** (target p95 <= 2 s: met) |
 | through `POST /conversations/{id}/messages` (in-process ASGI, 50 requests, idle) | p50 12 ms, p95 16 ms |
-| answer states the expected fact (50 KB questions) | 0.92 (English 0.93, Chinese 0.91) |
+| answer states the expected fact (50 KB questions) | 0.92 (English 0.93, Chinese 0.91); 0.94 (0.93, 0.96) on 2026-12-07, AMD EPYC, before and after quoting headings |
 | off-topic questions (17, en/zh) | 17 handed off, 0 refused, 0 answered (before the injection head learnt company questions: "Who is your CEO?" refused) |
 | paraphrases of 12 corrected questions answered right, before -> after approving the corrections | 0.00 -> **0.67-0.72** (36 paraphrases) |
-| the 50 KB questions after the corrections | 0.92 -> 0.92 (no regression) |
+| the 50 KB questions after the corrections | 0.92 -> 0.92 (no regression); 0.94 -> 0.94 on 2026-12-07 |
 
 Intents (2026-12-06, frozen encodings cached, fine-tuning run here): BANKING77 0.9281 (frozen alone 0.9181);
 CLINC150 in-scope 0.9597 with oos recall 0.9100 (frozen alone 0.9510 / 0.9000); predict 78 queries/s.
