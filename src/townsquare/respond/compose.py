@@ -148,7 +148,7 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
             heads.append(head)
             places.append(place)
             if place == 0 and _needs_heading(s, head, getattr(p, "title", "")):
-                quoted[i, j] = with_heading(s, head)
+                quoted[i, j] = _with_heading(s, head)
     if not cands:
         return Composition()
     texts = [s for _, _, s in cands]
@@ -198,8 +198,8 @@ def _needs_heading(sentence: str, heading: str, title: str) -> bool:
         and heading.lower() not in sentence.lower()
 
 
-def with_heading(sentence: str, heading: str) -> str:
-    """"What is not covered: Accidental damage ...", "不在保修范围内：意外损坏……" (both words verbatim from the page)."""
+def _with_heading(sentence: str, heading: str) -> str:
+    """"What is not covered: Accidental damage ...", "不在保修范围内：意外损坏……" (both parts verbatim from the page)."""
     return f"{heading}{'：' if _CJK.search(heading) else ': '}{sentence}"
 
 
