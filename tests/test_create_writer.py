@@ -73,3 +73,25 @@ def test_cli_generate_prints_json_candidates(run_cli):
     assert len(cands) == 2 and all({"text", "passed", "reasons"} <= set(c) for c in cands)
     bad = run_cli("generate", "--brief", "hi", "--lang", "fr")
     assert bad.returncode == 1 and bad.stderr.strip().startswith("error: lang:") and "Traceback" not in bad.stderr
+
+
+def test_tidy_drops_placeholders_and_check_ins_the_brief_did_not_ask_for():
+    from townsquare.create.writer import tidy
+
+    assert tidy("Our oat latte is back on Monday! ☕️ @ San Francisco Coffee House & Cafe") == \
+        "Our oat latte is back on Monday! ☕️"
+    assert tidy("Love it @user @ Golden Gate Bridge") == "Love it"
+    assert tidy("@ Our Oat Latte") == ""  # nothing left: the empty gate rejects it
+    assert tidy("Meet us @ Moscone Center", brief="meet us at Moscone Center on Monday") == "Meet us @ Moscone Center"
+    assert tidy("Ask @AcmeSupport or mail help@acme.com") == "Ask @AcmeSupport or mail help@acme.com"
+    assert tidy("Dinner @ my mom's place tonight") == "Dinner @ my mom's place tonight"  # not a place name
+
+
+@pytest.mark.slow
+def test_written_posts_do_not_sign_off_at_someone_elses_place():
+    """Half of TweetEval's emoji tweets are Instagram cross-posts ending " @ Place"; the adapter learnt to end posts
+    at Starbucks or Wawa (4 of 5 candidates for this brief before `tidy` dropped them)."""
+    import re
+
+    result = write(WriteRequest(brief="our oat latte is back on Monday", lang="en", n=5, seed=1))
+    assert not [c.text for c in result.candidates if re.search(r"(^|\s)@(\s|$)", c.text)]

@@ -22,6 +22,7 @@ import numpy as np
 from townsquare.create.finetune.prompt import LANGUAGES, PLATFORM_LIMITS, STOP, build_prompt
 from townsquare.create.gates import check
 from townsquare.errors import BadInput
+from townsquare.text import strip_checkin
 
 MAX_CANDIDATES = 20
 OVERSAMPLE = 1.6  # sample this many times n and keep the best n: decoding them together costs little more
@@ -73,9 +74,10 @@ class WriteResult:
 _PLACEHOLDER = re.compile(r"(?<![\w@])@user\b")
 
 
-def tidy(text: str) -> str:
-    """The training tweets (TweetEval) carry anonymised mentions as `@user`: never publish the placeholder."""
-    return re.sub(r"[ \t]{2,}", " ", _PLACEHOLDER.sub("", text)).strip()
+def tidy(text: str, brief: str = "") -> str:
+    """The training tweets (TweetEval) carry anonymised mentions as `@user` and Instagram's check-ins
+    (" @ Starbucks"): never publish the placeholder, nor a place the brief did not name."""
+    return strip_checkin(re.sub(r"[ \t]{2,}", " ", _PLACEHOLDER.sub("", text)).strip(), keep=brief)
 
 
 def check_request(req: WriteRequest) -> None:
@@ -147,7 +149,7 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
         from townsquare.understand.batch import get_analyzer
 
         analyzer = get_analyzer()
-    texts = [tidy(g.text) for g in gens]
+    texts = [tidy(g.text, req.brief or "") for g in gens]
     checked = check(texts, lang=req.lang, limit=limit, tone=req.tone, hashtags=req.hashtags,
                     platform=req.platform, analyzer=analyzer)
     for c, g in zip(checked, gens, strict=True):

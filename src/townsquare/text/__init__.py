@@ -6,7 +6,13 @@ Batch first: each function a model path calls has a list form (`normalize_many`,
 
 from townsquare.text.dedup import MinHashDeduper, minhash_signatures, near_duplicate_groups
 from townsquare.text.langid import detect_language, detect_languages
-from townsquare.text.normalize import extract_entities, extract_entities_many, normalize, normalize_many
+from townsquare.text.normalize import (
+    extract_entities,
+    extract_entities_many,
+    normalize,
+    normalize_many,
+    strip_checkin,
+)
 from townsquare.text.pii import PiiSpan, cn_id_valid, find_pii, find_pii_many, luhn_valid, redact, redact_many
 
 __all__ = [
@@ -26,4 +32,5 @@ __all__ = [
     "normalize_many",
     "redact",
     "redact_many",
+    "strip_checkin",
 ]

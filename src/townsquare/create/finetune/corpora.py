@@ -25,7 +25,7 @@ from pathlib import Path
 
 from townsquare.create.finetune.data import BriefMaker, TrainingPair, _unit, post_pair, reply_pair
 from townsquare.errors import BadInput
-from townsquare.text import normalize
+from townsquare.text import normalize, strip_checkin
 
 TWEETEVAL_TASKS = ("emoji", "emotion", "hate", "irony", "offensive", "sentiment", "stance/abortion",
                    "stance/atheism", "stance/climate", "stance/feminist", "stance/hillary")
@@ -86,8 +86,9 @@ def read_tweeteval(root: Path, split: str = "train") -> list[Tweet]:
 
 
 def clean_tweet(text: str) -> str:
-    """A tweet as a post to write: links dropped, stray variation selectors (left where emoji were cut) gone."""
-    return " ".join(_LONE_VS_RE.sub(r"\1", normalize(text, urls="", mentions="@user")).split())
+    """A tweet as a post to write: links dropped, stray variation selectors (left where emoji were cut) gone, and
+    no Instagram check-in at the end (" @ Golden Gate Bridge": half of the emoji task's tweets)."""
+    return strip_checkin(" ".join(_LONE_VS_RE.sub(r"\1", normalize(text, urls="", mentions="@user")).split()))
 
 
 def despace(text: str) -> str:
@@ -165,7 +166,8 @@ def build_corpus_pairs(root: str | Path | None = None, split: str = "train", mix
 
     pairs: list[TrainingPair] = []
     for t in _sample(tweets, mix.en_plain, seed + 1):
-        pairs.append(TrainingPair("", t.text, f"tweeteval/{t.task}", "en"))
+        if text := strip_checkin(t.text.strip()):
+            pairs.append(TrainingPair("", text, f"tweeteval/{t.task}", "en"))
     posts = [t for t in _sample(tweets, mix.en_post, seed + 2) if len(clean_tweet(t.text)) >= 15]
     maker = BriefMaker([clean_tweet(t.text) for t in tweets])
     for t in posts:
