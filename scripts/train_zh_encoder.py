@@ -27,6 +27,13 @@ to Chinese social media. The recipe was fixed after three runs scored on dev and
 posts, so neither is entirely unseen: the official test splits, held back, are the independent
 check.
 
+Tried and dropped (2026-12-07): NTUSD's words (senti-weibo's simplified copy, 2,598 positive and 7,692 negative,
+the 49 in both lists left out) as more word rows of both Chinese models, like the emoticons. It is a noisy list
+(``一点点``, ``要求`` and ``大量的`` are "negative"). Scored by the analyzer (both models), dev / 171 LCCC / 115 fresh LCCC:
+shipped 0.932 / 0.830 / 0.939; the head with every word 0.927 / 0.836 / 0.922, with 2,000 of each 0.926 / 0.836 / 0.930;
+the encoder with every word 0.927 / 0.789 / 0.843 (alone 0.913 / 0.784 / 0.826); both with every word 0.922 / 0.795 /
+0.852.
+
 Saved: ``encoder.npz`` (the difference from the package's weights, float16: 6.8 MB instead of
 13.5; the round trip changes dev predictions by < 0.1 %) with the classifier's ``head_w`` and
 ``head_b``, and ``config.json`` (recipe, data, dev accuracy).
