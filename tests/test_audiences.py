@@ -198,6 +198,9 @@ def test_audiences_over_http_and_cli(world_store):
     out = _cli("audience", "promote", "301", "--audience", "5", "--cap", "2")
     assert out.returncode == 0 and "to 5 users" in out.stdout
     assert "301" in _cli("audience", "promoted").stdout
+    # the feed marks it (rich markup used to swallow the "[promoted]" marker as an unknown style)
+    shown = [_cli("feed", str(r["user_id"]), "--k", "20").stdout for r in A.match(store, 301, 5)[:3]]
+    assert any(" [promoted]" in s for s in shown), shown
 
 
 def test_promotions_and_the_cap_on_postgresql():

@@ -339,14 +339,15 @@ def create_app_for(settings):
 
 # ---- the CLI -------------------------------------------------------------------------------------------------
 def test_townsquare_chat_one_shot_and_the_agent_commands(run_cli, tmp_store):
-    r = run_cli("chat", "--demo", "--message", "我想转人工", "--json", timeout=240)
+    r = run_cli("chat", "--demo", "--message", "我想转人工 [/b] [red]马上[/red]", "--json", timeout=240)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout[r.stdout.index("{"):])
     assert out["handoff"]["reason"] == "asked_for_person" and out["reply"]["lang"] == "zh"
     listed = run_cli("handoffs", "list")
     assert f"#{out['handoff']['id']}" in listed.stdout and "asked for a person" in listed.stdout
     shown = run_cli("handoffs", "show", str(out["handoff"]["id"]))
-    assert "我想转人工" in shown.stdout
+    # a customer's text is printed as written: "[/b]" once crashed both commands (rich markup)
+    assert "我想转人工 [/b] [red]马上[/red]" in shown.stdout and "[/b]" in listed.stdout
     assert run_cli("handoffs", "reply", str(out["handoff"]["id"]), "您好，我是客服小王。").returncode == 0
     assert "closed" in run_cli("handoffs", "close", str(out["handoff"]["id"])).stdout
     bad = run_cli("chat", "--message", "   ")

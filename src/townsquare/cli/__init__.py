@@ -8,6 +8,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from townsquare.errors import BadInput, TownsquareError
 
@@ -18,7 +19,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-err = Console(stderr=True)
+# Every CLI console prints text as written: posts, messages and names are data, and rich's markup would swallow
+# "[promoted]", turn ":thumbs_up:" into an emoji and crash on a customer's "[/b]". Style with Text.assemble or style=.
+err = Console(markup=False, emoji=False, stderr=True)
 state = {"debug": False}
 
 
@@ -53,7 +56,7 @@ def main() -> None:
     except TownsquareError as exc:
         if debug:
             raise
-        err.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err.print(Text.assemble(("error:", "red"), f" {exc}"), highlight=False, soft_wrap=True)
         sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted")
@@ -62,6 +65,6 @@ def main() -> None:
         if debug:
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        err.print(f"[red]error:[/red] {type(exc).__name__}: {first} (run with --debug for details)",
+        err.print(Text.assemble(("error:", "red"), f" {type(exc).__name__}: {first} (run with --debug for details)"),
                   highlight=False, soft_wrap=True)
         sys.exit(1)

@@ -12,7 +12,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from townsquare.cli import app
 from townsquare.errors import BadInput
 
-out = Console(stderr=True)
+out = Console(markup=False, emoji=False, stderr=True)
 
 
 def _progress(total: int | None, label: str, unit_bytes: bool) -> Progress:

@@ -12,7 +12,7 @@ from townsquare.cli import app, user_ids
 aud_app = typer.Typer(help="Audiences: interest segments, look-alikes, matching and promoting posts.",
                       no_args_is_help=True)
 app.add_typer(aud_app, name="audience")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
@@ -28,7 +28,8 @@ def _echo_json(data) -> None:
 
 @aud_app.command("segments")
 def segments(
-    k: int = typer.Option(None, "--k", help="How many segments [default: chosen by silhouette, up to 12]."),
+    k: int = typer.Option(None, "--k", help="How many segments.",
+                         show_default="chosen by silhouette, up to 12"),
     users: bool = typer.Option(False, "--users", help="With --json: list every member's id."),
     as_json: bool = _JSON,
 ) -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from townsquare.cli import app
 from townsquare.errors import BadInput
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+_ASSISTANT = ("assistant>", "bold cyan")
 handoffs_app = typer.Typer(help="Hand-offs to a person: list, show, reply, close.", no_args_is_help=True)
 corrections_app = typer.Typer(help="Corrections of the assistant: list, add, approve, reject, export.",
                               no_args_is_help=True)
@@ -31,7 +33,7 @@ def _assistant(store, demo: bool):
     from townsquare.respond.demo import kb_is_empty, prepare_demo
 
     if demo:
-        out.print(f"[dim]{prepare_demo(store, warm=False)}[/dim]")
+        out.print(prepare_demo(store, warm=False), style="dim")
     elif kb_is_empty(store):
         raise BadInput("knowledge base", "is empty, so the assistant has nothing to answer from",
                        "add documents with `townsquare kb add PATH`, or run `townsquare chat --demo`")
@@ -41,18 +43,18 @@ def _assistant(store, demo: bool):
 def _show(result: dict) -> None:
     reply = result.get("reply")
     if reply is not None:
-        out.print(f"[bold cyan]assistant>[/bold cyan] {reply['text']}")
+        out.print(Text.assemble(_ASSISTANT, " ", reply["text"]))
         meta = reply["meta"]
         bits = [f"intent {meta.get('intent') or '-'} ({meta.get('intent_confidence', 0):.2f})",
                 f"match {meta.get('retrieval_score', 0):.2f}", f"{meta.get('timings_ms', {}).get('total', 0):.0f} ms"]
         if meta.get("refused"):
             bits.append("refused: " + meta.get("injection_reason", ""))
-        out.print(f"[dim]  {' · '.join(bits)}[/dim]")
+        out.print(f"  {' · '.join(bits)}", style="dim")
     if result.get("notice"):
-        out.print(f"[bold cyan]assistant>[/bold cyan] {result['notice']}")
+        out.print(Text.assemble(_ASSISTANT, " ", result["notice"]))
     if result.get("handoff"):
         h = result["handoff"]
-        out.print(f"[yellow]  handed off to a person (hand-off {h['id']}: {h['reason_text']})[/yellow]")
+        out.print(f"  handed off to a person (hand-off {h['id']}: {h['reason_text']})", style="yellow")
 
 
 @app.command("chat")
@@ -76,7 +78,7 @@ def chat(
             typer.echo(json.dumps(result, ensure_ascii=False, indent=1))
         else:
             _show(result)
-            out.print(f"[dim]conversation {conv_id}: continue with --conversation {conv_id}[/dim]")
+            out.print(f"conversation {conv_id}: continue with --conversation {conv_id}", style="dim")
         return
     out.print(f"conversation {conv_id} — ask about orders, returns, shipping, warranty or your account "
               "(English or 中文); /quit to leave")
@@ -93,7 +95,7 @@ def chat(
         try:
             _show(assistant.reply(conv_id, text, viewer))
         except BadInput as exc:
-            out.print(f"[red]{exc}[/red]")
+            out.print(str(exc), style="red")
 
 
 @handoffs_app.command("list")
@@ -107,8 +109,8 @@ def handoffs_list(status: str = typer.Option("open", "--status", help="open, clo
     if not rows:
         out.print(f"no {status if status != 'all' else ''} hand-offs".replace("  ", " "))
     for h in rows:
-        out.print(f"[bold]#{h['id']}[/bold] conversation {h['conversation_id']} · {h['status']} · "
-                  f"{h['reason_text']} · {h['created_at']}\n  {h['title']}")
+        out.print(Text.assemble((f"#{h['id']}", "bold"), f" conversation {h['conversation_id']} · {h['status']} · "
+                                f"{h['reason_text']} · {h['created_at']}\n  {h['title']}"))
 
 
 @handoffs_app.command("show")
@@ -117,9 +119,9 @@ def handoffs_show(handoff_id: int = typer.Argument(...)) -> None:
     from townsquare.respond import handoff
 
     h = handoff.get(_store(), handoff_id, with_conversation=True)
-    out.print(f"[bold]hand-off #{h['id']}[/bold] ({h['status']})\n{h['summary']}\n")
+    out.print(Text.assemble((f"hand-off #{h['id']}", "bold"), f" ({h['status']})\n{h['summary']}\n"))
     for m in h["conversation"]["messages"]:
-        out.print(f"[bold]{m['role']}>[/bold] {m['text']}")
+        out.print(Text.assemble((f"{m['role']}>", "bold"), " ", m["text"]))
 
 
 @handoffs_app.command("reply")
@@ -150,8 +152,8 @@ def corrections_list(status: str = typer.Option("pending", "--status", help="pen
         out.print(f"no {status} corrections")
     for c in rows:
         what = c["answer"] if c["target"] == "faq" else f"intent → {c['intent']}"
-        out.print(f"[bold]#{c['id']}[/bold] {c['target']} · {c['status']} · {c['lang']}\n  Q: {c['question']}\n"
-                  f"  A: {what}")
+        out.print(Text.assemble((f"#{c['id']}", "bold"), f" {c['target']} · {c['status']} · {c['lang']}\n  Q: {c['question']}\n"
+                                f"  A: {what}"))
 
 
 @corrections_app.command("add")

@@ -25,8 +25,8 @@ finetune_app = typer.Typer(help="Fine-tune the create model on your own posts (L
 lm_app = typer.Typer(help="Language-model utilities.", no_args_is_help=True)
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(lm_app, name="lm")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+err = Console(markup=False, emoji=False, stderr=True, highlight=False, soft_wrap=True)
 
 
 def _date(value: str | None, field: str) -> datetime | None:

@@ -11,7 +11,7 @@ from townsquare.store.db import current_revision, get_engine, head_revision
 
 db_app = typer.Typer(help="Database: show status, apply migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-out = Console()
+out = Console(markup=False, emoji=False)
 
 
 @db_app.command("upgrade")

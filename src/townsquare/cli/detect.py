@@ -14,7 +14,7 @@ from rich.console import Console
 from townsquare.cli import app
 from townsquare.errors import BadInput
 
-out = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, stderr=True, highlight=False, soft_wrap=True)
 
 
 def parse_timestamp(text: str) -> datetime:

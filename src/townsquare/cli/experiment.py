@@ -13,7 +13,7 @@ from townsquare.errors import BadInput
 exp_app = typer.Typer(help="A/B tests: hashed assignment, exposure/outcome logging, significance reports.",
                       no_args_is_help=True)
 app.add_typer(exp_app, name="experiment")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 def _store():
@@ -162,10 +162,11 @@ def simulate(
     name: str = typer.Option("feed-ranker-simulated", "--name", help="Experiment to (re)create."),
     users: int = typer.Option(1_000, "--users", help="How many of the world's people to sample."),
     k: int = typer.Option(20, "--k", help="Feed length shown to each user."),
-    seed: int = typer.Option(None, "--seed", help="The loaded world's seed (as in `townsquare world load`) "
-                             "[default: the demo's world, else 7]."),
-    posts: int = typer.Option(None, "--posts", help="The loaded world's posts [default: the demo's, else 30000]."),
-    authors: int = typer.Option(None, "--authors", help="The loaded world's authors [default: 3000]."),
+    seed: int = typer.Option(None, "--seed", help="The loaded world's seed (as in `townsquare world load`).",
+                             show_default="the demo's world, else 7"),
+    posts: int = typer.Option(None, "--posts", help="The loaded world's posts.",
+                               show_default="the demo's, else 30000"),
+    authors: int = typer.Option(None, "--authors", help="The loaded world's authors.", show_default="3000"),
     sim_seed: int = typer.Option(0, "--sim-seed", help="Seed of the simulated reactions and the user sample."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:

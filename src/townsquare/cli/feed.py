@@ -28,7 +28,7 @@ class _FeedGroup(typer.core.TyperGroup):
 feed_app = typer.Typer(help="Personalised feeds: `townsquare feed USER`, `feed train`, `feed batch`.",
                        no_args_is_help=True, cls=_FeedGroup)
 app.add_typer(feed_app, name="feed")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 @feed_app.command("batch")

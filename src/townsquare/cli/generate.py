@@ -5,10 +5,11 @@ from __future__ import annotations
 import orjson
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from townsquare.cli import app
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 @app.command("generate")
@@ -40,12 +41,12 @@ def generate(
                                   "rank": c.rank} for c in result.candidates]).decode())
         return
     for w in result.warnings:
-        out.print(f"[yellow]note:[/yellow] {w}")
+        out.print(Text.assemble(("note:", "yellow"), f" {w}"))
     for c in result.candidates:
-        mark = "[green]ok[/green]  " if c.passed else "[red]no[/red]  "
-        out.print(f"{c.rank}. {mark}{c.text}")
+        mark = ("ok", "green") if c.passed else ("no", "red")
+        out.print(Text.assemble(f"{c.rank}. ", mark, "  ", c.text))
         if c.reasons:
-            out.print(f"      [dim]{'; '.join(c.reasons)}[/dim]")
+            out.print(f"      {'; '.join(c.reasons)}", style="dim")
     passed = sum(c.passed for c in result.candidates)
     out.print(f"{passed} of {len(result.candidates)} passed · ranked by {result.ranking} · {result.seconds:.1f} s · "
               f"{result.model}{' + adapter' if result.adapter else ''}")

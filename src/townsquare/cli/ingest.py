@@ -11,7 +11,7 @@ from townsquare.cli import app
 from townsquare.errors import BadInput
 from townsquare.ingest import FORMATS, ingest_path
 
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 _SHOWN_REASONS = 5
 
 

@@ -16,7 +16,7 @@ from townsquare.errors import BadInput
 intents_app = typer.Typer(help="Intents: train from text,intent examples; label queries (or oos).",
                           no_args_is_help=True)
 app.add_typer(intents_app, name="intents")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 def _encoders(value: str) -> list[str]:

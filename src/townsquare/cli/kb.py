@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from townsquare.cli import app
 from townsquare.errors import BadInput, NotFound
@@ -16,7 +17,7 @@ from townsquare.errors import BadInput, NotFound
 kb_app = typer.Typer(help="Knowledge base: add documents, FAQ and intents; list, remove, search.",
                      no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 def _kb():
@@ -43,9 +44,9 @@ def add_cmd(
         failures += report.failures
         flagged += report.flagged
     for source, reason in flagged:
-        out.print(f"[yellow]flagged[/yellow] {source}: {reason} — kept for review, never retrieved")
+        out.print(Text.assemble(("flagged", "yellow"), f" {source}: {reason} — kept for review, never retrieved"))
     for source, reason in failures:
-        out.print(f"[red]skipped[/red] {source}: {reason}")
+        out.print(Text.assemble(("skipped", "red"), f" {source}: {reason}"))
     out.print(f"{totals['added']} added, {totals['updated']} updated, {totals['unchanged']} unchanged, "
               f"{totals['removed']} removed; {totals['chunks']} chunks embedded in {time.perf_counter() - t0:.1f} s"
               + (f"; {len(flagged)} flagged as prompt injection" if flagged else "")
@@ -107,5 +108,5 @@ def search_cmd(
             continue
         where = f"{p.source}" + (f" › {p.heading}" if p.heading else "")
         text = " ".join(p.text.split())
-        out.print(f"[bold]{i}.[/bold] {p.score:.2f}  [cyan]{where}[/cyan] ({p.lang})")
+        out.print(Text.assemble((f"{i}.", "bold"), f" {p.score:.2f}  ", (where, "cyan"), f" ({p.lang})"))
         out.print(f"   {text[:240]}{'…' if len(text) > 240 else ''}")

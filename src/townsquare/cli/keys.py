@@ -12,7 +12,7 @@ from townsquare.schema import ROLES
 
 keys_app = typer.Typer(help="API keys: create (admin, analyst, agent, customer), list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-out = Console(highlight=False)
+out = Console(markup=False, emoji=False, highlight=False)
 
 
 @keys_app.command("create")

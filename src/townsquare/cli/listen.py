@@ -12,6 +12,7 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from townsquare.cli import app
 from townsquare.errors import BadInput
@@ -20,7 +21,7 @@ watch_app = typer.Typer(help="What to follow: keywords, hashtags, handles and a 
 listen_app = typer.Typer(help="Stream consumers, alerts and aggregates.", no_args_is_help=True)
 app.add_typer(watch_app, name="watch")
 app.add_typer(listen_app, name="listen")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 def _store():
@@ -232,8 +233,8 @@ def alerts_cmd(
         out.print("no alerts")
     for a in alerts:
         summary = (a["explanation"].get("summary") or {}).get("text", "")
-        out.print(f"[bold]#{a['id']}[/bold] {a['bucket_start']} {a['metric']} {a['value']:.0f} "
-                  f"(usual {a['expected']:.0f}, score {a['score']:.2f})\n  {summary}")
+        out.print(Text.assemble((f"#{a['id']}", "bold"), f" {a['bucket_start']} {a['metric']} {a['value']:.0f} "
+                                f"(usual {a['expected']:.0f}, score {a['score']:.2f})\n  {summary}"))
 
 
 @listen_app.command("series")

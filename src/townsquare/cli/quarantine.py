@@ -13,7 +13,7 @@ from townsquare.store import Store
 
 quarantine_app = typer.Typer(help="Records that could not be stored: list, show, retry.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 
 @quarantine_app.command("list")

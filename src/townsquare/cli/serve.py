@@ -103,8 +103,8 @@ def prepare_listen_demo(store: Store, posts: int | None) -> str:
 
 @app.command("serve")
 def serve(
-    host: str = typer.Option(None, "--host", help="Address to listen on [default: 127.0.0.1]."),
-    port: int = typer.Option(None, "--port", "-p", min=1, max=65535, help="Port [default: 8000]."),
+    host: str = typer.Option(None, "--host", help="Address to listen on.", show_default="127.0.0.1"),
+    port: int = typer.Option(None, "--port", "-p", min=1, max=65535, help="Port.", show_default="8000"),
     demo: bool = typer.Option(False, "--demo", help="Load the sample world and print a local admin key."),
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=64, help="uvicorn worker processes."),
     demo_posts: int = typer.Option(None, "--demo-posts", min=10, help="Posts in the demo world (small = quick)."),

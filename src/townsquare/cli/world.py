@@ -11,7 +11,7 @@ from townsquare.cli import app
 
 world_app = typer.Typer(help="Sample world: generate it as files, or load it into the store.", no_args_is_help=True)
 app.add_typer(world_app, name="world")
-out = Console(highlight=False, soft_wrap=True)
+out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
 
 _SEED = typer.Option(7, "--seed", help="Same seed, same world.")
 _AUTHORS = typer.Option(3_000, "--authors", help="How many authors.")
