@@ -92,6 +92,26 @@ def test_semantic_matching_finds_a_post_that_only_describes_the_product():
     assert [(x.index, x.how) for x in found] == [(0, "semantic")]
 
 
+def test_a_negative_burst_is_one_alert_that_carries_its_volume(tmp_store):
+    """Volume and negative volume jump in the same bucket: one alert (negative), the volume in its "also"."""
+    from datetime import datetime
+
+    add_watch(tmp_store, Watch(name="Acme Phone", keywords=["Acme Phone"], similarity=0.99, minutes=60))
+    t0, quiet = datetime(2026, 10, 1), ["Got my Acme Phone today, works fine", "Acme Phone camera is nice"]
+    posts = [(t0 + timedelta(hours=h, minutes=7 * i), quiet[(h + i) % 2]) for h in range(160) for i in range(h % 2 + 1)]  # past the detectors' 150-bucket warm-up
+    posts += [(t0 + timedelta(hours=160, minutes=3 * i), f"My Acme Phone is overheating, terrible, burned my hand #{i}")
+              for i in range(15)]
+    posts += [(t0 + timedelta(hours=162, minutes=i), quiet[0]) for i in range(2)]  # moves the watermark on
+    _run(tmp_store, [message({"id": str(i), "text": text, "author": f"u{i % 40}", "created_at": at.isoformat()})
+                     for i, (at, text) in enumerate(posts)])
+    alerts = list_alerts(tmp_store)
+    assert [(a["metric"], a["bucket_start"]) for a in alerts] == [("negative", "2026-10-07T16:00:00Z")]
+    also = alerts[0]["explanation"]["also"]
+    assert [(o["metric"], o["value"]) for o in also] == [("volume", 15.0)]
+    summary = alerts[0]["explanation"]["summary"]
+    assert summary["method"] != "extractive" or "of 15 posts, 10.0x the usual 1.5)" in summary["text"], summary
+
+
 def _check_world(store: Store, msgs: list[dict]) -> None:
     watch = add_watch(store, Watch(name="Acme Phone", keywords=KEYWORDS, similarity=0.99, minutes=60))
     bad = [message({"id": "bad-1", "text": "no author and no time"}), {"format": "nope", "record": {}},
@@ -119,6 +139,8 @@ def _check_world(store: Store, msgs: list[dict]) -> None:
              <= start + timedelta(hours=30)]
     assert len(false) <= 2, f"too many alerts outside the crisis: {[a['bucket_start'] for a in false]}"
 
+    buckets = [a["bucket_start"] for a in alerts_before]  # a volume jump in a negative alert's bucket joins it
+    assert len(buckets) == len(set(buckets)), f"two alerts for one bucket: {sorted(buckets)}"
     e = hits[0]["explanation"]
     assert 1 <= len(e["clusters"]) <= 5 and sum(c["posts"] for c in e["clusters"]) == e["posts"]
     assert all(c["examples"] and c["keywords"] for c in e["clusters"])

@@ -131,7 +131,8 @@ def explain(store: Store, alert) -> dict:
     with store.engine.connect() as conn:
         watch = conn.execute(select(WatchRow.__table__).where(WatchRow.__table__.c.id == alert.watch_id)).first()
     if not posts:
-        return {"posts": 0, "clusters": [], "summary": {"text": "", "method": "none"}}
+        return {"posts": 0, "clusters": [], "summary": {"text": "", "method": "none"},
+                "also": list((alert.explanation or {}).get("also", []))}
     x = np.stack([np.frombuffer(r.vector, dtype=np.float32) for r in posts])
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     labels = cluster(x)
@@ -172,6 +173,7 @@ def explain(store: Store, alert) -> dict:
         "ratio": round(alert.value / alert.expected, 1) if alert.expected else None,
         "posts": len(posts), "languages": mix(langs), "language": lang,
         "top_authors": [{"handle": h, "followers": f} for h, f in authors], "clusters": clusters,
+        "also": list((alert.explanation or {}).get("also", [])),  # metrics that fired in the same bucket
     }
     from townsquare.listen.writeup import draft_statement, summarise
 

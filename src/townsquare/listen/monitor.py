@@ -20,7 +20,8 @@ from townsquare.listen.watches import Watch, list_watches
 from townsquare.store import Store
 from townsquare.store.tables import AlertRow, DetectorStateRow, StreamStateRow, WatchBucketRow
 
-METRICS = ("volume", "negative")
+# negative first: a volume jump in the same bucket then joins the negative alert instead of raising its own
+METRICS = ("negative", "volume")
 LATENESS = timedelta(minutes=2)  # posts may arrive this late and still count in the bucket's score
 DETECTOR = "default"
 BASELINE = 24  # buckets behind an alert that define "normal" for the explanation
@@ -100,13 +101,16 @@ def _advance_one(store: Store, watch: Watch, metric: str, closed_before: datetim
             score = det.score_one(at, value)
             fired = score >= det.threshold
             expected = _median(history) if history else 0.0
-            if fired and significant_count(value, history) and _quiet(conn, watch, metric, at, step):
+            blocking = _recent_alert(conn, watch, metric, at, step) if fired else None
+            if fired and significant_count(value, history) and blocking is None:
                 alert = AlertRow.__table__.insert().values(
                     watch_id=watch.id, metric=metric, minutes=watch.minutes, bucket_start=at, value=value,
                     expected=expected, score=float(score), created_at=_now(), explanation={},
                     webhook_status="pending" if watch.webhook_url else "none",
                     webhook_next_at=_now() if watch.webhook_url else None, webhook_error="")
                 raised.append(conn.execute(alert.returning(AlertRow.__table__.c.id)).scalar())
+            elif fired and blocking is not None and blocking.metric != metric and blocking.bucket_start == at:
+                _join(conn, blocking, {"metric": metric, "value": value, "expected": expected, "score": float(score)})
             history = (history + [value])[-BASELINE:]
             at += step
         state = {"name": DETECTOR, "detector": _jsonable(det.to_state()), "recent": history}
@@ -119,14 +123,25 @@ def _advance_one(store: Store, watch: Watch, metric: str, closed_before: datetim
 
 
 QUIET_BUCKETS = 6  # one alert per watch and metric per this many buckets: a burst is one incident
+# Which alerts keep a metric quiet. A jump in volume during a negative incident is the same incident; a turn to
+# negative during a burst of volume (a launch, a match) is news, so only an earlier negative alert mutes it.
+QUIETED_BY = {"negative": ("negative",), "volume": ("negative", "volume")}
 
 
-def _quiet(conn, watch: Watch, metric: str, at: datetime, step: timedelta) -> bool:
+def _recent_alert(conn, watch: Watch, metric: str, at: datetime, step: timedelta):
+    """The alert that keeps ``metric`` quiet at ``at`` (None: it may alert), newest first."""
     a = AlertRow.__table__.c
-    recent = conn.execute(select(a.id).where(a.watch_id == watch.id, a.metric == metric,
-                                             a.bucket_start > at - QUIET_BUCKETS * step,
-                                             a.bucket_start <= at).limit(1)).first()
-    return recent is None
+    return conn.execute(select(a.id, a.metric, a.bucket_start, a.explanation).where(
+        a.watch_id == watch.id, a.metric.in_(QUIETED_BY[metric]), a.bucket_start > at - QUIET_BUCKETS * step,
+        a.bucket_start <= at).order_by(a.bucket_start.desc()).limit(1)).first()
+
+
+def _join(conn, alert, other: dict) -> None:
+    """Record another metric that fired in the alert's own bucket (``explanation["also"]``): one alert, not two."""
+    a = AlertRow.__table__.c
+    explanation = dict(alert.explanation or {})
+    explanation["also"] = [*explanation.get("also", []), other]
+    conn.execute(AlertRow.__table__.update().where(a.id == alert.id).values(explanation=explanation))
 
 
 def _store_explanation(store: Store, alert_id: int, explanation: dict) -> None:
@@ -191,6 +206,11 @@ def list_alerts(store: Store, watch_id: int | None = None, *, after_id: int = 0,
     q = q.order_by(a.id.desc() if not after_id else a.id).limit(limit)
     with store.engine.connect() as conn:
         return [alert_dict(r) for r in conn.execute(q)]
+
+
+def explained(alert: dict) -> bool:
+    """Whether the alert's explanation is written (or failed): before that it holds at most the joined metrics."""
+    return "summary" in alert["explanation"] or "error" in alert["explanation"]
 
 
 def get_alert(store: Store, alert_id: int) -> dict | None:

@@ -13,9 +13,18 @@ def _when(facts: dict) -> str:
     return f"{start} UTC"
 
 
+def _usual(expected: float) -> str:
+    return f"{expected:.1f}".removesuffix(".0")  # a median of counts: 1.5 stays 1.5, 2.0 is 2
+
+
 def _extractive(facts: dict) -> str:
     metric = "negative posts" if facts["metric"] == "negative" else "posts"
-    ratio = f" ({facts['ratio']}x the usual {facts['expected']:.0f})" if facts.get("ratio") else ""
+    notes = [f"{facts['ratio']}x the usual {_usual(facts['expected'])}"] if facts.get("ratio") else []
+    volume = next((o for o in facts.get("also", []) if o["metric"] == "volume"), None)
+    if volume:  # the same bucket's volume jump joined this alert: "(of 18 posts, 18.0x the usual 1)"
+        notes.append(f"of {volume['value']:.0f} posts" + (f", {volume['value'] / volume['expected']:.1f}x the usual "
+                                                          f"{_usual(volume['expected'])}" if volume["expected"] else ""))
+    ratio = f" ({'; '.join(notes)})" if notes else ""
     parts = [f"{facts['value']:.0f} {metric} about {facts['watch']} in the {facts['minutes']} min from "
              f"{_when(facts)}{ratio}."]
     threads = [f"“{c['label']}” ({c['posts']} posts)" for c in facts["clusters"][:3]]

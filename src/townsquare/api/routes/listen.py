@@ -142,7 +142,7 @@ def _sse(event: str, data: Any) -> bytes:
 @router.get("/listen/events", summary="Server-Sent Events: `alert` (each new alert) and `progress` (watermark)")
 async def events(request: Request, after: int | None = Query(None, description="last alert id seen"),
                  store: Store = Depends(get_store), _key=Depends(require("listen"))) -> StreamingResponse:
-    from townsquare.listen.monitor import list_alerts
+    from townsquare.listen.monitor import explained, list_alerts
     from townsquare.listen.pipeline import watermark
 
     async def stream():
@@ -155,7 +155,7 @@ async def events(request: Request, after: int | None = Query(None, description="
         while not await request.is_disconnected():
             new = await run_in_threadpool(list_alerts, store, None, after_id=last, limit=50)
             for a in new:
-                if not a["explanation"]:
+                if not explained(a):
                     break  # pushed once its explanation is stored (moments later)
                 last = a["id"]
                 yield _sse("alert", a)

@@ -55,7 +55,9 @@ function alertDetail(a, watchName) {
   return h("div", { class: "panel alert-detail", "data-alert": a.id },
     h("h3", {}, `Alert #${a.id}: ${watchName} — ${METRIC[a.metric] || a.metric}`),
     h("p", { class: "muted" }, `${fmt.time(a.bucket_start)} · ${a.minutes}-minute bucket · ${a.value} vs usual `
-      + `${Number(a.expected).toFixed(1)} · score ${a.score}`),
+      + `${Number(a.expected).toFixed(1)} · score ${a.score}`
+      + (e.also || []).map((o) => ` · also ${METRIC[o.metric] || o.metric} ${o.value} vs usual `
+      + `${Number(o.expected).toFixed(1)}`).join("")),
     h("h4", {}, "What happened ", h("span", { class: "badge muted" }, summary.method || "pending")),
     h("p", { class: "summary" }, summary.text || "The explanation is being written…"),
     summary.note ? h("p", { class: "muted small" }, summary.note) : null,
