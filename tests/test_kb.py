@@ -178,6 +178,14 @@ def test_bm25_tokens_segment_chinese_with_jieba():
     assert tokenize("Returns returned RETURNING") == ["return", "return", "return"]
 
 
+def test_bm25_tokens_keep_what_a_negation_applies_to():
+    """"not" is a stop word; the word it negates also gives a not_ twin, so "What isn't covered?" matches the page's
+    "What is not covered" section, not "batteries are covered"."""
+    assert tokenize("What isn't covered?") == ["cover", "not_cover"]
+    assert tokenize("It won’t charge and I can't log in") == ["charge", "not_charge", "log", "not_log"]
+    assert tokenize("no refund, batteries are covered") == ["refund", "not_refund", "battery", "cover"]
+
+
 def test_chinese_segmentation_says_nothing_on_stderr():
     """jieba announces its dictionary load on stderr ("Building prefix dict ..."), which CLI users took for
     errors; a fresh process (jieba loads once per process) must segment quietly."""

@@ -100,6 +100,13 @@ def test_a_sentence_that_leans_on_its_heading_is_quoted_with_it(world):
     assert answer_sentences(r["reply"])[0]["text"].startswith("Every Acme Phone comes with a 2-year")
 
 
+def test_a_negated_question_finds_the_section_about_what_is_not(world):
+    """Before BM25 kept the negation ("not" is a stop word) this was handed off as unanswerable."""
+    _, store, assistant = world
+    (r,) = ask(assistant, store, "What isn't covered?")
+    assert answer_sentences(r["reply"])[0]["text"].startswith("What is not covered: Accidental damage")
+
+
 def test_a_document_only_in_english_is_quoted_with_a_note_in_chinese(world):
     _, store, assistant = world
     (zh,) = ask(assistant, store, "以旧换新怎么操作？")  # trade-in exists in English only

@@ -54,16 +54,34 @@ def _stem(word: str) -> str:
     return word
 
 
+_NEGATORS = frozenset("not no never without cannot nor".split())
+_CONTRACTION = re.compile(r"\b(?:(ca)|(wo)|(\w+))n['\u2019]t\b")  # can't, won't, isn't, don't...
+
+
+def _uncontract(match: re.Match) -> str:
+    return ("can" if match.group(1) else "will" if match.group(2) else match.group(3)) + " not"
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, lightly stemmed words; Chinese runs segmented by jieba (precise mode: search mode's extra
-    sub-words, e.g. 充电器 -> 充电 电器 充电器, counted one match three times and matched 电器 to unrelated pages)."""
+    sub-words, e.g. 充电器 -> 充电 电器 充电器, counted one match three times and matched 电器 to unrelated pages).
+
+    An English word after a negation also gives a ``not_`` twin ("isn't covered" -> cover, not_cover): "not" is a
+    stop word, so "What is not covered?" otherwise matched the warranty's intro ("batteries are covered") best."""
     out: list[str] = []
-    for m in _TOKEN.finditer(text.lower()):
+    negated = False
+    for m in _TOKEN.finditer(_CONTRACTION.sub(_uncontract, text.lower())):
         run = m.group()
         if _CJK.match(run):
             out.extend(w for w in segment(run) if w.strip() and w not in _ZH_STOP)
+            negated = False
+        elif run in _NEGATORS:
+            negated = True
         elif run not in _EN_STOP:
             out.append(_stem(run))
+            if negated:
+                out.append("not_" + out[-1])
+            negated = False
     return out
 
 
