@@ -27,6 +27,15 @@ adapter = shipped (650 steps), --briefs 15 --skip-transformers:
                   rejections: language 5, duplicate 1
       zh (weibo): passed 99% · in Chinese 99% · within 140 chars 100% · distinct-1 0.29 · distinct-2 0.67
     target >= 90% in the requested language and within the limit: met for both (was 88% / 95% for en).
+Re-measured 2026-12-07 (AMD EPYC, quiet): the adapter learnt Instagram's check-ins from the training tweets
+("… @ Starbucks", or nothing but "@ Long Beach, California"), and a bare check-in passed every gate. With check-ins
+stripped (`text.strip_checkin`), en fell to passed 60% · in English 61% · 1.2 s (26 of 75 candidates left empty:
+bare check-ins or "@ User" placeholders); with a second sampling round when fewer than n pass, 81% · 83% · 2.6 s; with
+the opening "@" masked too (`avoid_start`, what ships):
+      en (x):     passed 95% · in English 99% · within 280 chars 100% · distinct-1 0.46 · distinct-2 0.89
+                  rejections: toxicity 2, hashtags 1, language 1; request median 1.8 s
+      zh (weibo): passed 100% · in Chinese 100% · within 140 chars 100% · distinct-1 0.26 · distinct-2 0.64; 0.9 s
+      decoding: 73.7 tokens/s trimmed vocabulary, 44.0 full (this hour's machine).
 
 What moved the numbers: (0) one thread per decoded token (a token is ~300 small operations; on this VM waking the
 second core for each cost more than it saved), both cores for prompts and batches; (1) the candidates of a prompt

@@ -349,6 +349,15 @@ def test_llamacpp_never_writes_the_anonymised_mention_placeholder(llamacpp):
     assert not any(re.search(r"@user\b", g.text) for g in outs), [g.text for g in outs]
 
 
+def test_llamacpp_avoid_start_keeps_those_characters_out_of_the_first_token(llamacpp):
+    """The writer asks for no opening "@" (the tuned model's check-ins, "@ Long Beach, California")."""
+    prompt = "Instagram check-ins:\n@ Disneyland\n@ Golden Gate Bridge\n@ Pike Place Market\n"
+    free = llamacpp.generate([prompt], max_tokens=8, temperature=1.0, n=8, seed=3)[0]
+    assert any(g.text.lstrip().startswith("@") for g in free), [g.text for g in free]  # the test can fail
+    kept = llamacpp.generate([prompt], max_tokens=8, temperature=1.0, n=8, seed=3, avoid_start="@")[0]
+    assert not any(g.text.startswith(("@", " @")) for g in kept), [g.text for g in kept]
+
+
 def test_llamacpp_more_candidates_than_one_context_holds_are_decoded_in_groups(llamacpp):
     """40 x 64 new tokens need more cells than the 2,048-token context: decoded in groups, no error, and the same
     request with the same seed gives the same candidates (a different n batches differently, so rounds differently)."""

@@ -26,6 +26,7 @@ from townsquare.text import strip_checkin
 
 MAX_CANDIDATES = 20
 OVERSAMPLE = 1.6  # sample this many times n and keep the best n: decoding them together costs little more
+ROUNDS = 2  # sample once more when fewer than n passed the gates (most often check-in-only or empty tweets)
 _INJECTION = re.compile(r"ignore (all |any |your |the |previous |prior )*(rules|instructions|guidelines)|"
                         r"disregard (all |your |the |previous )*(rules|instructions)|system prompt|"
                         r"忽略.{0,6}(规则|指令|要求)|无视.{0,6}(规则|指令)", re.I)
@@ -71,13 +72,14 @@ class WriteResult:
         return asdict(self)
 
 
-_PLACEHOLDER = re.compile(r"(?<![\w@])@user\b")
+_PLACEHOLDER = re.compile(r"(?<![\w@])@ ?user\b", re.IGNORECASE)  # the model also writes "@ User"
 
 
 def tidy(text: str, brief: str = "") -> str:
     """The training tweets (TweetEval) carry anonymised mentions as `@user` and Instagram's check-ins
     (" @ Starbucks"): never publish the placeholder, nor a place the brief did not name."""
-    return strip_checkin(re.sub(r"[ \t]{2,}", " ", _PLACEHOLDER.sub("", text)).strip(), keep=brief)
+    text = strip_checkin(re.sub(r"[ \t]{2,}", " ", _PLACEHOLDER.sub("", text)).strip(), keep=brief)
+    return re.sub(r"^@\s+", "", text)  # "@ Boss asked me to work today!": a stray check-in marker
 
 
 def check_request(req: WriteRequest) -> None:
@@ -142,19 +144,29 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
     task = "reply" if req.reply_to else "post"
     prompt = build_prompt(task, req.brief or "", req.lang, req.platform, max_chars=limit, hashtags=req.hashtags,
                           tone=req.tone, reply_to=req.reply_to, voice=req.voice)
-    sampled = req.n if req.beams > 1 or req.temperature == 0 else math.ceil(req.n * OVERSAMPLE)
-    gens = generator.generate([prompt], max_tokens=_max_tokens(limit, req.lang), temperature=req.temperature,
-                              top_p=req.top_p, n=sampled, stop=list(STOP), seed=req.seed, beams=req.beams)[0]
+    sampling = req.beams == 1 and req.temperature > 0
+    sampled = math.ceil(req.n * OVERSAMPLE) if sampling else req.n
     if analyzer is None:
         from townsquare.understand.batch import get_analyzer
 
         analyzer = get_analyzer()
-    texts = [tidy(g.text, req.brief or "") for g in gens]
-    checked = check(texts, lang=req.lang, limit=limit, tone=req.tone, hashtags=req.hashtags,
-                    platform=req.platform, analyzer=analyzer)
-    for c, g in zip(checked, gens, strict=True):
-        if g.finish_reason == "length" and c.passed and len(c.text) >= limit * 0.95:
-            c.reject("length: the model ran out of tokens mid-post")
+    # The training tweets' every mention is "@user" or an Instagram check-in, so a candidate that opens with the
+    # model's own "@" is a check-in and nothing else ("@ Long Beach, California"): not unless the brief has one.
+    avoid = "" if "@" in (req.brief or "") + (req.reply_to or "") else "@"
+    gens: list = []
+    for round_ in range(ROUNDS if sampling else 1):
+        seed = None if req.seed is None else req.seed + round_
+        gens += generator.generate([prompt], max_tokens=_max_tokens(limit, req.lang), temperature=req.temperature,
+                                   top_p=req.top_p, n=sampled, stop=list(STOP), seed=seed, beams=req.beams,
+                                   avoid_start=avoid)[0]
+        texts = [tidy(g.text, req.brief or "") for g in gens]
+        checked = check(texts, lang=req.lang, limit=limit, tone=req.tone, hashtags=req.hashtags,
+                        platform=req.platform, analyzer=analyzer)
+        for c, g in zip(checked, gens, strict=True):
+            if g.finish_reason == "length" and c.passed and len(c.text) >= limit * 0.95:
+                c.reject("length: the model ran out of tokens mid-post")
+        if sum(c.passed for c in checked) >= req.n:
+            break
     scores, ranking = _scores(checked, gens, prompt, generator, analyzer, store)
     out = [Candidate(c.text, c.passed, c.reasons, round(float(s), 4), analysis=c.analysis)
            for c, s in zip(checked, scores, strict=True)]

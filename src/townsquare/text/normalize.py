@@ -158,9 +158,10 @@ def normalize_many(texts: Iterable[str], **options) -> list[str]:
 
 
 # Instagram's cross-posts to Twitter end with where they were posted: "Merry and Bright @ Disneyland". The space
-# after the @ tells a check-in from a mention; the place starts with a capital or a digit (half of TweetEval's
-# emoji tweets end so, and a model trained on them learns to sign off at a competitor's café).
-_CHECKIN_RE = re.compile(r"(?:^|\s+)@(?:\s+(?=[A-Z0-9])[^@#\n]{1,80})?\s*$")
+# after the @ tells a check-in from a mention; the place starts with a capital or a digit, has no sentence end and
+# may be cut off ("@ Seattle-Tacoma International…"). Half of TweetEval's emoji tweets end so, and a model trained on
+# them learns to sign off at a competitor's café. A dangling "at" before it goes too ("tonight at @ The Forum").
+_CHECKIN_RE = re.compile(r"(?:(?:^|\s+)at)?(?:^|\s+)@(?:\s+(?P<place>(?=[A-Z0-9])[^@#\n.!?…]{1,80})(?:…|\.\.\.)?)?\s*$")
 
 
 def strip_checkin(text: str, keep: str = "") -> str:
@@ -169,7 +170,7 @@ def strip_checkin(text: str, keep: str = "") -> str:
     match = _CHECKIN_RE.search(text)
     if not match:
         return text
-    place = match.group().strip().lstrip("@").strip()
+    place = (match.group("place") or "").strip()
     if place and place.lower() in keep.lower():
         return text
     return text[:match.start()].rstrip()

@@ -45,12 +45,15 @@ class Generator(Protocol):
         stop: list[str] | None = None,
         seed: int | None = None,
         beams: int = 1,
+        avoid_start: str = "",
     ) -> list[list[Generation]]:
         """``n`` candidates per prompt, in prompt order. ``temperature=0`` is greedy and repeatable.
 
         ``stop``: the text ends before the first stop sequence (which is not included).
         ``seed``: same seed, same prompts, same settings -> same candidates.
         ``beams`` > 1: beam search (only backends that can; others raise BadInput).
+        ``avoid_start``: characters the first token should not hold; llama.cpp never samples such a first token,
+        the other backends ignore it (the caller's own checks are the backstop).
         """
         ...
 

@@ -108,6 +108,7 @@ class TransformersGenerator:
         stop: list[str] | None = None,
         seed: int | None = None,
         beams: int = 1,
+        avoid_start: str = "",  # not masked here: the caller's checks are the backstop
     ) -> list[list[Generation]]:
         from transformers import GenerationConfig
 

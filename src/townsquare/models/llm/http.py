@@ -101,6 +101,7 @@ class HTTPGenerator:
         stop: list[str] | None = None,
         seed: int | None = None,
         beams: int = 1,
+        avoid_start: str = "",  # an OpenAI-style server takes token ids, not characters: the caller's checks are the backstop
     ) -> list[list[Generation]]:
         stop = check_generate_args(prompts, max_tokens, temperature, top_p, n, stop, beams)
         no_beams("HTTP", beams)

@@ -144,6 +144,7 @@ class LlamaCppGenerator:
         self._scorer = None  # a second context that keeps every position's logits; made on first score()
         self._decoder = None
         self._banned_ids = None
+        self._masks: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     def _parallel(self):
@@ -159,6 +160,16 @@ class LlamaCppGenerator:
             self._banned_ids = tuple(tuple(self._tokens(text, bos=False)) for text in NEVER_WRITE)
         return self._banned_ids
 
+    def _mask(self, avoid: str) -> np.ndarray | None:
+        """Ids of the vocabulary's tokens that hold one of these characters (once per set of characters)."""
+        if not avoid:
+            return None
+        if avoid not in self._masks:
+            chars = [c.encode("utf-8") for c in avoid]
+            pieces = (self._llm.detokenize([i]) for i in range(self._llm.n_vocab()))
+            self._masks[avoid] = np.flatnonzero([any(c in p for c in chars) for p in pieces])  # "@": 20 of 98.6k
+        return self._masks[avoid]
+
     def _tokens(self, text: str, bos: bool) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=bos, special=False)
 
@@ -173,6 +184,7 @@ class LlamaCppGenerator:
         stop: list[str] | None = None,
         seed: int | None = None,
         beams: int = 1,
+        avoid_start: str = "",
     ) -> list[list[Generation]]:
         stop = check_generate_args(prompts, max_tokens, temperature, top_p, n, stop, beams)
         no_beams("llama.cpp", beams)
@@ -191,7 +203,7 @@ class LlamaCppGenerator:
                 for start in range(0, k, group):
                     outs += self._parallel().generate(
                         tokens, min(group, k - start), max_tokens=max_tokens, temperature=temperature, top_p=top_p,
-                        stop=stop, seed=first + start, banned=self._banned(),
+                        stop=stop, seed=first + start, banned=self._banned(), masked_first=self._mask(avoid_start),
                     )
                 candidates = []
                 for text, finish, tokens, logprob in outs:

@@ -95,11 +95,12 @@ class ParallelDecoder:
             raise RuntimeError(f"llama_decode returned {rc} (the context is full or the batch is invalid)")
 
     def generate(self, prompt_tokens: list[int], n: int, *, max_tokens: int, temperature: float, top_p: float,
-                 stop: list[str], seed: int, banned: tuple[tuple[int, ...], ...] = ()
-                 ) -> list[tuple[str, str, int, float]]:
+                 stop: list[str], seed: int, banned: tuple[tuple[int, ...], ...] = (),
+                 masked_first: np.ndarray | None = None) -> list[tuple[str, str, int, float]]:
         """(text, finish_reason, generated tokens, their summed log-probability) for each of ``n`` sequences.
 
-        ``banned``: token sequences never to complete (the last token is masked after the ones before it)."""
+        ``banned``: token sequences never to complete (the last token is masked after the ones before it).
+        ``masked_first``: ids of tokens never to sample first."""
         if not 1 <= n <= MAX_SEQUENCES:
             raise ValueError(f"n must be 1..{MAX_SEQUENCES}")
         lib = self._lib
@@ -121,6 +122,8 @@ class ParallelDecoder:
                         continue
                     if banned:
                         self._ban(rows[j], s.tokens, banned)
+                    if masked_first is not None and not s.tokens:
+                        self._logits(rows[j])[masked_first] = -np.inf
                     token = lib.llama_sampler_sample(s.sampler, self._ctx.ctx, rows[j])
                     s.logprob += self._logprob(rows[j], token)
                     if lib.llama_vocab_is_eog(self._vocab, token):
