@@ -191,3 +191,12 @@ def test_cli_watch_add_backfill_and_alerts(run_cli, tmp_store):
     assert series_out.returncode == 0 and sum(b["volume"] for b in json.loads(series_out.stdout)) == \
         _matches(tmp_store, watch.id)
     assert run_cli("listen", "alerts", "--watch", "nope").returncode == 1
+
+
+def test_top_terms_are_content_words_in_both_languages():
+    """Function words once labelled whole audience segments ("这部, 大家, 一下, 说实话") and "band's" was a word."""
+    from townsquare.listen.aggregate import terms
+
+    assert terms("The band's comeback single is out, it's great", "en") == ["band", "comeback", "single"]
+    zh = terms("说实话大家觉得这部电影一下就火了，这件大衣真好看", "zh")
+    assert "电影" in zh and not {"说实话", "大家", "觉得", "这部", "一下", "这件"} & set(zh)
