@@ -95,3 +95,27 @@ def test_written_posts_do_not_sign_off_at_someone_elses_place():
 
     result = write(WriteRequest(brief="our oat latte is back on Monday", lang="en", n=5, seed=1))
     assert not [c.text for c in result.candidates if re.search(r"(^|\s)@(\s|$)", c.text)]
+
+
+@pytest.mark.slow
+def test_a_second_round_is_sampled_when_too_few_pass_and_draws_new_samples():
+    """Posts of at most 20 characters: most candidates fail the length gate, so the writer samples again, with
+    seeds the first round did not use (candidate j of a round draws seed + j)."""
+    from townsquare.create.writer import create_generator
+
+    generator, _ = create_generator()
+    calls = []
+
+    class Recording:
+        name = generator.name
+
+        def generate(self, prompts, **kw):
+            calls.append(kw)
+            return generator.generate(prompts, **kw)
+
+        def score(self, texts, **kw):
+            return generator.score(texts, **kw)
+
+    write(WriteRequest(brief="our oat latte is back on Monday with a new recipe and a new cup", n=5, seed=4,
+                       max_chars=20), generator=Recording())
+    assert [(c["seed"], c["n"], c["avoid_start"]) for c in calls] == [(4, 8, "@"), (12, 8, "@")]

@@ -155,7 +155,7 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
     avoid = "" if "@" in (req.brief or "") + (req.reply_to or "") else "@"
     gens: list = []
     for round_ in range(ROUNDS if sampling else 1):
-        seed = None if req.seed is None else req.seed + round_
+        seed = None if req.seed is None else req.seed + round_ * sampled  # candidate j of a round draws seed + j
         gens += generator.generate([prompt], max_tokens=_max_tokens(limit, req.lang), temperature=req.temperature,
                                    top_p=req.top_p, n=sampled, stop=list(STOP), seed=seed, beams=req.beams,
                                    avoid_start=avoid)[0]
