@@ -34,6 +34,8 @@ bare check-ins or "@ User" placeholders); with a second sampling round when fewe
 the opening "@" masked too (`avoid_start`, what ships):
       en (x):     passed 95% · in English 99% · within 280 chars 100% · distinct-1 0.46 · distinct-2 0.89
                   rejections: toxicity 2, hashtags 1, language 1; request median 1.8 s
+                  (again after the second round's seeds were fixed: passed 93%, in English 99%, toxicity 4,
+                  language 1, 1.8 s)
       zh (weibo): passed 100% · in Chinese 100% · within 140 chars 100% · distinct-1 0.26 · distinct-2 0.64; 0.9 s
       decoding: 73.7 tokens/s trimmed vocabulary, 44.0 full (this hour's machine).
 
