@@ -19,9 +19,16 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-# Every CLI console prints text as written: posts, messages and names are data, and rich's markup would swallow
-# "[promoted]", turn ":thumbs_up:" into an emoji and crash on a customer's "[/b]". Style with Text.assemble or style=.
-err = Console(markup=False, emoji=False, stderr=True)
+
+
+def console(**options) -> Console:
+    """A CLI console that prints text as written: posts, messages and names are data, and rich's markup would
+    swallow "[promoted]", turn ":thumbs_up:" into an emoji and crash on a customer's "[/b]". Style with
+    Text.assemble or style=."""
+    return Console(markup=False, emoji=False, **options)
+
+
+err = console(stderr=True)
 state = {"debug": False}
 
 

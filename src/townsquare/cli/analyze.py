@@ -6,13 +6,12 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput
 
-out = Console(markup=False, emoji=False, stderr=True)
+out = console(stderr=True)
 
 
 def _progress(total: int | None, label: str, unit_bytes: bool) -> Progress:

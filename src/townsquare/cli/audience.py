@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from townsquare.cli import app, user_ids
+from townsquare.cli import app, console, user_ids
 
 aud_app = typer.Typer(help="Audiences: interest segments, look-alikes, matching and promoting posts.",
                       no_args_is_help=True)
 app.add_typer(aud_app, name="audience")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 _JSON = typer.Option(False, "--json", help="Print JSON.")
 
 

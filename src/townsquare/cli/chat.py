@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput
 
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 _ASSISTANT = ("assistant>", "bold cyan")
 handoffs_app = typer.Typer(help="Hand-offs to a person: list, show, reply, close.", no_args_is_help=True)
 corrections_app = typer.Typer(help="Corrections of the assistant: list, add, approve, reject, export.",

@@ -7,7 +7,6 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -18,15 +17,15 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput
 
 finetune_app = typer.Typer(help="Fine-tune the create model on your own posts (LoRA).", no_args_is_help=True)
 lm_app = typer.Typer(help="Language-model utilities.", no_args_is_help=True)
 app.add_typer(finetune_app, name="finetune")
 app.add_typer(lm_app, name="lm")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
-err = Console(markup=False, emoji=False, stderr=True, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
+err = console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _date(value: str | None, field: str) -> datetime | None:

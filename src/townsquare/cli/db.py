@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.config import get_settings
 from townsquare.store.db import current_revision, get_engine, head_revision
 
 db_app = typer.Typer(help="Database: show status, apply migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-out = Console(markup=False, emoji=False)
+out = console()
 
 
 @db_app.command("upgrade")

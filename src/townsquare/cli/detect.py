@@ -9,12 +9,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput
 
-out = Console(markup=False, emoji=False, stderr=True, highlight=False, soft_wrap=True)
+out = console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def parse_timestamp(text: str) -> datetime:

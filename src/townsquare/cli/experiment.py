@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from townsquare.cli import app, user_ids
+from townsquare.cli import app, console, user_ids
 from townsquare.errors import BadInput
 
 exp_app = typer.Typer(help="A/B tests: hashed assignment, exposure/outcome logging, significance reports.",
                       no_args_is_help=True)
 app.add_typer(exp_app, name="experiment")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 
 def _store():

@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput
 
 
@@ -28,7 +27,7 @@ class _FeedGroup(typer.core.TyperGroup):
 feed_app = typer.Typer(help="Personalised feeds: `townsquare feed USER`, `feed train`, `feed batch`.",
                        no_args_is_help=True, cls=_FeedGroup)
 app.add_typer(feed_app, name="feed")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 
 @feed_app.command("batch")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import orjson
 import typer
-from rich.console import Console
 from rich.text import Text
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 
 @app.command("generate")

@@ -7,16 +7,15 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput
 
 intents_app = typer.Typer(help="Intents: train from text,intent examples; label queries (or oos).",
                           no_args_is_help=True)
 app.add_typer(intents_app, name="intents")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 
 def _encoders(value: str) -> list[str]:

@@ -7,17 +7,16 @@ import time
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput, NotFound
 
 kb_app = typer.Typer(help="Knowledge base: add documents, FAQ and intents; list, remove, search.",
                      no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 
 def _kb():

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from townsquare.auth import KeyStore
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.schema import ROLES
 
 keys_app = typer.Typer(help="API keys: create (admin, analyst, agent, customer), list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-out = Console(markup=False, emoji=False, highlight=False)
+out = console(highlight=False)
 
 
 @keys_app.command("create")

@@ -10,18 +10,17 @@ from pathlib import Path
 
 import orjson
 import typer
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput
 
 watch_app = typer.Typer(help="What to follow: keywords, hashtags, handles and a description.", no_args_is_help=True)
 listen_app = typer.Typer(help="Stream consumers, alerts and aggregates.", no_args_is_help=True)
 app.add_typer(watch_app, name="watch")
 app.add_typer(listen_app, name="listen")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 
 def _store():

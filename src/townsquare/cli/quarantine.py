@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 from townsquare.errors import BadInput, NotFound
 from townsquare.ingest import retry_quarantined
 from townsquare.store import Store
 
 quarantine_app = typer.Typer(help="Records that could not be stored: list, show, retry.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 
 @quarantine_app.command("list")
@@ -52,7 +51,7 @@ def show(record_id: int = typer.Argument(..., help="The id from `townsquare quar
     out.print(f"received: {row['created_at']:%Y-%m-%d %H:%M:%S} UTC")
     out.print(f"reason:   {row['reason']}")
     out.print("raw:")
-    out.print(bytes(row["raw"] or b"").decode("utf-8", errors="replace"), markup=False)
+    out.print(bytes(row["raw"] or b"").decode("utf-8", errors="replace"))
 
 
 @quarantine_app.command("retry")

@@ -5,13 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.console import Console
 
-from townsquare.cli import app
+from townsquare.cli import app, console
 
 world_app = typer.Typer(help="Sample world: generate it as files, or load it into the store.", no_args_is_help=True)
 app.add_typer(world_app, name="world")
-out = Console(markup=False, emoji=False, highlight=False, soft_wrap=True)
+out = console(highlight=False, soft_wrap=True)
 
 _SEED = typer.Option(7, "--seed", help="Same seed, same world.")
 _AUTHORS = typer.Option(3_000, "--authors", help="How many authors.")

@@ -130,9 +130,9 @@ def explain(store: Store, alert) -> dict:
     posts = _posts(store, alert)
     with store.engine.connect() as conn:
         watch = conn.execute(select(WatchRow.__table__).where(WatchRow.__table__.c.id == alert.watch_id)).first()
+    also = list((alert.explanation or {}).get("also", []))  # metrics that fired in the same bucket (monitor._join)
     if not posts:
-        return {"posts": 0, "clusters": [], "summary": {"text": "", "method": "none"},
-                "also": list((alert.explanation or {}).get("also", []))}
+        return {"posts": 0, "clusters": [], "summary": {"text": "", "method": "none"}, "also": also}
     x = np.stack([np.frombuffer(r.vector, dtype=np.float32) for r in posts])
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     labels = cluster(x)
@@ -173,7 +173,7 @@ def explain(store: Store, alert) -> dict:
         "ratio": round(alert.value / alert.expected, 1) if alert.expected else None,
         "posts": len(posts), "languages": mix(langs), "language": lang,
         "top_authors": [{"handle": h, "followers": f} for h, f in authors], "clusters": clusters,
-        "also": list((alert.explanation or {}).get("also", [])),  # metrics that fired in the same bucket
+        "also": also,
     }
     from townsquare.listen.writeup import draft_statement, summarise
 
