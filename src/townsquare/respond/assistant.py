@@ -51,6 +51,10 @@ RELEVANT = 0.5
 SENTENCE_RELEVANT = 0.4  # off-topic questions reached 0.31 at most, KB questions 0.1-0.62
 INTENT_SURE = 0.7  # a confident in-scope intent vouches for the best passage (no off-topic question reached it)
 TEMPLATE_CONFIDENCE = 0.6  # an intent's answer template is used when retrieval finds nothing and the intent is sure
+OTHER_INTENT_SURE = 0.7  # a KB sentence the intent model files this surely under an intent other than the question's
+OTHER_INTENT_RATIO = 0.5  # ... which the question (its top intent at least 0.5) gives under half its top intent's
+#   probability, answers another question: "I can't log in to my account" (reset_password 0.83, delete_account
+#   0.09) quoted "You can delete your account ..." (its heading and "account" outscored the sign-in section)
 INTENT_HANDOFF = 0.7  # intents marked handoff/sensitive hand off only when the model is this sure (0.5 caught
 #                      "does it come with a charger?" as battery_overheating)
 HISTORY = 12  # messages of context read per turn
@@ -257,6 +261,25 @@ class Assistant:
         labels, conf = model.predict_features(vector.reshape(1, -1))
         return labels[0], float(conf[0])
 
+    def _other_question_test(self, vector: np.ndarray):  # noqa: ANN202 (a mask function, see compose)
+        """Marks sentences the intent model files surely under an intent this question is unlikely to have."""
+        model = self.intent_model()
+        if model is None:
+            return None
+        in_scope = np.array([label != "oos" for label in model.labels])
+        question = np.where(in_scope, model.probabilities(vector.reshape(1, -1))[0], 0.0)
+        top = int(question.argmax())
+        if question[top] < 0.5:
+            return None  # the question's intent is open: every sentence may answer it
+
+        def answers_other_question(sentence_vectors: np.ndarray) -> np.ndarray:
+            p = np.where(in_scope, model.probabilities(sentence_vectors), -1.0)
+            best = p.argmax(axis=1)
+            return ((p[np.arange(len(p)), best] >= OTHER_INTENT_SURE) & (best != top)
+                    & (question[best] < OTHER_INTENT_RATIO * question[top]))
+
+        return answers_other_question
+
     def warm(self) -> None:
         """Load every model and index a turn needs (embedder, heads, intents, retrieval index, language ids)."""
         from townsquare.text.langid import detect_languages
@@ -326,7 +349,9 @@ class Assistant:
         passages = self.kb.search(query, k=CANDIDATES, query_vector=query_vec, lang=reply_lang)
         turn.retrieval_score = passages[0].score if passages else 0.0
         passages = self._drop_injected(passages, turn)
-        comp = (compose.pick_sentences(query, query_vec, passages, self.embedder, vectors=self.sentences)
+        comp = (compose.pick_sentences(query, query_vec, passages, self.embedder, vectors=self.sentences,
+                                       answers_other_question=self._other_question_test(
+                                           query_vec if follow_up else text_vec))
                 if passages else compose.Composition())
         turn.sentence_score = comp.best_cosine
         timings["search"] = time.perf_counter() - t

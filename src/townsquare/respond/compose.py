@@ -13,6 +13,7 @@ the page's title or an FAQ question: alone, such a sentence can say the opposite
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -135,8 +136,12 @@ class SentenceVectors:
 
 
 def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedder,
-                   max_sentences: int = MAX_SENTENCES, vectors: SentenceVectors | None = None) -> Composition:
-    """The best sentences of ``passages`` (objects with ``.text``) for ``query``, in reading order."""
+                   max_sentences: int = MAX_SENTENCES, vectors: SentenceVectors | None = None,
+                   answers_other_question: Callable[[np.ndarray], np.ndarray] | None = None) -> Composition:
+    """The best sentences of ``passages`` (objects with ``.text``) for ``query``, in reading order.
+
+    ``answers_other_question(sentence_vectors) -> bool mask`` marks sentences that plainly answer a different
+    question than this one (the assistant asks its intent model); they are never quoted."""
     cands: list[tuple[int, int, str]] = []
     heads: list[str] = []
     places: list[int] = []
@@ -155,7 +160,13 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
     uniq_heads = sorted({h for h in heads if h})
     embed = vectors.get if vectors is not None else (lambda t: np.asarray(embedder.embed(t), dtype=np.float32))
     q = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-    cos = embed(texts) @ q
+    sentence_vectors = embed(texts)
+    cos = sentence_vectors @ q
+    if answers_other_question is not None:
+        off = np.asarray(answers_other_question(sentence_vectors), dtype=bool)
+        if off.all():
+            return Composition()
+        cos = np.where(off, -np.inf, cos)
     head_cos = dict(zip(uniq_heads, (embed(uniq_heads) @ q).tolist(), strict=True)) if uniq_heads else {}
     q_tokens = set(tokenize(query))
 
@@ -176,7 +187,7 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
     seen: set[str] = set()
     for k in order:
         i, j, s = cands[k]
-        if len(chosen) >= max_sentences or scores[k] < best - MARGIN:
+        if len(chosen) >= max_sentences or scores[k] < best - MARGIN or np.isneginf(scores[k]):
             break
         if s in seen:  # the same sentence in two passages (a translation's shared table, a repeated note)
             continue
@@ -187,7 +198,7 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
         chosen.append(Picked(quoted.get((i, j), s), i, j, scores[k]))
     # reading order: by passage rank, then by position in the passage
     chosen.sort(key=lambda p: (p.passage, p.position))
-    return Composition(chosen, best, float(cos.max()))
+    return Composition(chosen, best, float(cos.max()))  # the most similar sentence that may be quoted
 
 
 def _needs_heading(sentence: str, heading: str, title: str) -> bool:

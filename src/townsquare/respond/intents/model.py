@@ -57,15 +57,20 @@ class IntentModel:
     def logits(self, X: np.ndarray) -> np.ndarray:
         return X @ self.W + self.b
 
-    def predict_features(self, X: np.ndarray, finetuned_logits: np.ndarray | None = None,
-                         ) -> tuple[list[str], np.ndarray]:
-        """(intent or ``oos``, confidence) per row of encoded features; a fine-tuned model also needs its
-        encoder's logits for the same texts (`predict` does both)."""
+    def probabilities(self, X: np.ndarray, finetuned_logits: np.ndarray | None = None) -> np.ndarray:
+        """(n, len(labels)) probabilities of every intent (``oos`` included when it is a class)."""
         if (finetuned_logits is None) != (self.finetuned is None):
             raise ValueError("pass finetuned_logits exactly when the model has a fine-tuned encoder")
         p = _softmax(self.logits(X))
         if finetuned_logits is not None:
             p = _softmax(MIX * np.log(p + 1e-12) + (1.0 - MIX) * np.log(_softmax(finetuned_logits) + 1e-12))
+        return p
+
+    def predict_features(self, X: np.ndarray, finetuned_logits: np.ndarray | None = None,
+                         ) -> tuple[list[str], np.ndarray]:
+        """(intent or ``oos``, confidence) per row of encoded features; a fine-tuned model also needs its
+        encoder's logits for the same texts (`predict` does both)."""
+        p = self.probabilities(X, finetuned_logits)
         oos_col = self.labels.index(OOS) if OOS in self.labels else None
         in_scope = p.copy()
         if oos_col is not None:
