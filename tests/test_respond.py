@@ -118,6 +118,25 @@ def test_a_sentence_that_answers_another_intent_is_not_quoted(world, question):
     assert "locked for 15 minutes" in text or "锁定15分钟" in text, text
 
 
+def test_a_sure_intents_answer_replaces_quotes_that_neither_match_nor_agree(world):
+    """"I want to send my phone back" (return_item, sure) quoted the trade-in page's "Before you hand in your
+    phone"; no quote was close to the question or to the return template, so the template answers."""
+    _, store, assistant = world
+    (r,) = ask(assistant, store, "I want to send my phone back")
+    reply = r["reply"]
+    assert r["handoff"] is None and "30 days" in reply["text"] and "hand in" not in reply["text"]
+    assert reply["meta"]["sources"][0]["source"] == "intent:return_item"
+    (r,) = ask(assistant, store, "Can I return opened headphones?")  # a close quote still wins over the template
+    assert answer_sentences(r["reply"])[0]["text"].startswith("Opened headphones cannot be returned")
+
+
+def test_british_doubling_meets_the_plain_verb():
+    from townsquare.respond.retrieval import tokenize
+
+    assert tokenize("cancelling shipped orders") == tokenize("cancel ship order")
+    assert tokenize("adding") == tokenize("add")
+
+
 def test_a_document_only_in_english_is_quoted_with_a_note_in_chinese(world):
     _, store, assistant = world
     (zh,) = ask(assistant, store, "以旧换新怎么操作？")  # trade-in exists in English only

@@ -13,7 +13,8 @@ A turn (`Assistant.answer`, pure; `Assistant.reply` also stores it):
    sources; when a document has no version in the customer's language, the note says so in their language and
    the original is quoted, labelled with its language. It answers only when a passage is relevant, a sentence is
    close to the question, or a confident in-scope intent vouches for the best passage; otherwise it says it found
-   nothing and hands off (an intent's answer template is the last resort before that);
+   nothing and hands off (an intent's answer template is the last resort before that, and replaces quotes that
+   neither match the question closely nor agree with the template of a sure intent);
 6. hand-off (`townsquare.respond.handoff`) when the customer asks for a person, is angry, the topic is marked
    sensitive, the intent is out of scope, or nothing was found.
 
@@ -51,6 +52,9 @@ RELEVANT = 0.5
 SENTENCE_RELEVANT = 0.4  # off-topic questions reached 0.31 at most, KB questions 0.1-0.62
 INTENT_SURE = 0.7  # a confident in-scope intent vouches for the best passage (no off-topic question reached it)
 TEMPLATE_CONFIDENCE = 0.6  # an intent's answer template is used when retrieval finds nothing and the intent is sure
+TEMPLATE_AGREES = 0.3  # ... or when a sure intent's template and the quotes disagree (no quote this close to it) and
+#   no quote closely matches the question: "I want to send my phone back" (return_item 0.73) quoted the trade-in
+#   page's "Before you hand in your phone: ..." (cosine 0.08 to the return template)
 OTHER_INTENT_SURE = 0.7  # a KB sentence the intent model files this surely under an intent other than the question's
 OTHER_INTENT_RATIO = 0.5  # ... which the question (its top intent at least 0.5) gives under half its top intent's
 #   probability, answers another question: "I can't log in to my account" (reset_password 0.83, delete_account
@@ -361,6 +365,12 @@ class Assistant:
         #                                                ("Wie lange dauert der Versand?" quoted the wrong rule)
         confident = bool(comp.picked) and (turn.retrieval_score >= RELEVANT or comp.best_cosine >= SENTENCE_RELEVANT
                                            or in_scope)
+        template = (self.kb.intent_answer(turn.intent, reply_lang) if turn.intent and turn.intent != "oos"
+                    and turn.intent_confidence >= TEMPLATE_CONFIDENCE else None)
+        if confident and template and in_scope and comp.best_cosine < SENTENCE_RELEVANT:
+            quotes = self.sentences.get([p.text for p in comp.picked] + [template])
+            if float((quotes[:-1] @ quotes[-1]).max()) < TEMPLATE_AGREES:
+                confident = False
         top = passages[comp.picked[0].passage] if comp.picked else None
 
         # hand-off decisions, most specific first
@@ -383,10 +393,7 @@ class Assistant:
         elif confident:
             self._compose(turn, comp, passages)
         else:
-            template = (self.kb.intent_answer(turn.intent, reply_lang)
-                        if turn.intent and turn.intent != "oos" and turn.intent_confidence >= TEMPLATE_CONFIDENCE
-                        and not turn.handoff_reason else None)
-            if template:
+            if template and not turn.handoff_reason:
                 turn.answer = [{"text": template, "cite": 1}]
                 turn.sources = [{"n": 1, "title": turn.intent, "source": f"intent:{turn.intent}",
                                  "doc_key": f"intent:{turn.intent}", "lang": reply_lang, "score": turn.intent_confidence,

@@ -50,8 +50,16 @@ def _stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             if suffix == "s" and word.endswith(("ss", "us", "is")):
                 return word
-            return word[: -len(suffix)] + repl
-    return word
+            stem = word[: -len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(stem) >= 4 and stem[-1] == stem[-2] and stem[-1] not in "aeioulsz":
+                stem = stem[:-1]  # shipping -> ship, stopped -> stop
+            return _single_l(stem)
+    return _single_l(word)
+
+
+def _single_l(word: str) -> str:
+    """cancelling/cancelled/cancel and installing/install meet (British doubling), as in Porter's last step."""
+    return word[:-1] if len(word) >= 6 and word.endswith("ll") else word
 
 
 _NEGATORS = frozenset("not no never without cannot nor".split())
