@@ -29,14 +29,17 @@ there what when where which who why how all any can could would should about int
 its it's i'm im me my mine we us he she his her him hers been being do does did done get got one two also more most
 some such only own same other off over under again once here because while until after before again further each few
 both nor now rt amp via lol yes yeah really still even much many make made like know want need going today day time
-new good great""".split())
+new good great
+can't don't won't isn't aren't wasn't weren't doesn't didn't haven't hasn't hadn't couldn't wouldn't shouldn't
+i've i'll i'd you're you've you'll you'd we're we've we'll they're they've they'll that's there's what's let's
+here's who's he's she's ain't""".split())  # contractions: "can't" labelled a whole audience segment
 STOP_ZH = frozenset("的 了 是 在 我 有 和 就 不 人 都 一 一个 上 也 很 到 说 要 去 你 会 着 没有 看 好 自己 这 那 他 她 它 们 吗 吧 啊 呢 "
                     "还 又 被 把 让 给 对 从 与 及 而 但 或 如果 因为 所以 这个 那个 什么 怎么 就是 还是 我们 你们 他们 "
                     "今天 真的 已经 可以 没 很多 "
                     # function words that labelled whole audience segments ("这部, 大家, 一下, 说实话")
                     "大家 一下 一些 一点 有点 有些 这些 那些 这样 那样 这么 那么 这部 这件 这款 这家 这次 这种 这里 那里 我家 觉得 感觉 "
                     "其实 说实话 真是 非常 特别 比较 然后 终于 一直 一起 一定 应该 需要 现在 以后 之前 时候 "
-                    "东西 事情 为什么 哈哈 哈哈哈 呀 哦 嗯 嘛 啦 呗 吗 哇 太 最 更 再 才 只 能 想 做 来 用 多".split())
+                    "东西 事情 为什么 哈哈 哈哈哈 呀 哦 嗯 嘛 啦 呗 吗 哇 太 最 更 再 才 只 能 想 做 来 用 多 有人 有没有".split())
 
 
 _SENTIMENT_SLOT = {"negative": 1, "neutral": 2, "positive": 3}  # bucket list: volume, neg, neu, pos, reach
