@@ -35,7 +35,8 @@ neutral rows 0.903 and 0.295:
 | emotion (374) | macro-F1 | 0.708 | | FastText .652 · RoBERTa-base .761 |
 | offensive (1,324) | macro-F1 | 0.747 | | FastText .734 · RoBERTa-base .795 |
 | hate (1,000) | macro-F1 | 0.729 | | FastText .506 · RoBERTa-base .466 (test is out-of-domain) |
-| irony (955) | F1(irony) | 0.660 | | FastText .631 · RoBERTa-base .597 |
+| irony (955) | F1(irony) | 0.660 | every post ironic 0.646 | FastText .631 · RoBERTa-base .597 |
+| irony at the test's share of ironic tweets (40 %) | F1(irony) | 0.596 | every post ironic 0.568 | FastText .631 · RoBERTa-base .597 |
 | crisis_informative (4 held-out events, 4,444) | macro-F1 | 0.791 | majority class 0.374 | none on this split |
 | sentiment_zh (ChnSentiCorp dev, 1,200) | accuracy | 0.932 | SnowNLP 0.868 | USE+LR .864 · BERT .950 |
 | sentiment_zh_segmented (the same, words spaced by jieba) | accuracy | 0.927 | | (0.888 before `clean` joined them) |
@@ -44,6 +45,15 @@ neutral rows 0.903 and 0.295:
 | sentiment_zh_label (dev + LCCC, label field) | accuracy | 0.899 | said neutral to 38 of 1,371 | |
 | sentiment_zh_emoticon (the 171, + a matching emoticon) | accuracy | 0.936 | an opposite one is followed 37 % | |
 | sentiment_zh_neutral (44 LCCC posts) | neutral recall | 0.341 | | |
+
+Irony is probably **below** FastText on the official test (2026-12-07). F1 of the ironic class rewards
+flagging: validation is 48 % ironic, and calling every tweet ironic already scores 0.646 there. The test holds
+311 ironic tweets of 784 (40 %, TweetEval's paper); weighting validation's other tweets up to that share, the
+head scores 0.596 against 0.568 for "all ironic" and FastText's .631. Its AUC is 0.708; USE + MiniLM + e5
+together reach 0.737 (a logistic regression on the three, CV inside train 0.744), but the two extra encoders
+run at 85-290 posts/s. A rule tuned by CV for the 40 % share (retrained, `--only irony`) scored 0.597: the same.
+Read `irony` as a weak signal: at 0.5 it flags 68 % of ordinary English tweets (TweetEval sentiment val) and
+82-93 % of Chinese posts (LCCC, ChnSentiCorp; the head never saw Chinese irony).
 
 (The heads score these with the default int8 embedder; they were trained on float32 vectors.
 Before both Chinese models learnt our social expressions, the Chinese rows read 0.938, 0.935,
@@ -116,6 +126,7 @@ ANCHORS = {
     "offensive": "FastText .734 · RoBERTa-base .795",
     "hate": "FastText .506 · RoBERTa-base .466",
     "irony": "FastText .631 · RoBERTa-base .597",
+    "irony_at_test_share": "FastText .631 · RoBERTa-base .597",
     "sentiment_zh": "USE+LR .864 · BERT .950 (target >= .92)",
     "sentiment_zh_segmented": "(the same reviews, words separated by spaces)",
     "sentiment_zh_weibo": "Weibo test (held back): SnowNLP .714 · USE+LR .795 (target >= .85)",
@@ -165,7 +176,15 @@ def quality(analyzer: Analyzer, root: Path) -> list[tuple[str, str, float, str]]
             threshold = analyzer.heads[task].threshold
             pred = [int((r[task] or 0.0) >= threshold) for r in recs]  # error record (empty) -> 0
         if task == "irony":
-            rows.append((task, "F1(irony)", f1_score(val.labels, pred, pos_label=1), ""))
+            y = np.asarray(val.labels)
+            rows.append((task, "F1(irony)", f1_score(y, pred, pos_label=1),
+                         f"every post ironic {f1_score(y, np.ones_like(y), pos_label=1):.3f}"))
+            # The official test holds fewer ironic tweets (311 of 784, TweetEval's paper) than validation (48 %):
+            # F1 of the ironic class at that share, the non-ironic validation tweets weighted up to match it.
+            share = 311 / 784
+            weight = np.where(y == 1, 1.0, (y.mean() / (1 - y.mean())) * (1 - share) / share)
+            rows.append(("irony_at_test_share", "F1(irony)", f1_score(y, pred, pos_label=1, sample_weight=weight),
+                         f"every post ironic {f1_score(y, np.ones_like(y), pos_label=1, sample_weight=weight):.3f}"))
         else:
             rows.append((task, "macro-F1", f1_score(val.labels, pred, average="macro"), ""))
 
