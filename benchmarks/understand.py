@@ -52,6 +52,8 @@ flagging: validation is 48 % ironic, and calling every tweet ironic already scor
 head scores 0.596 against 0.568 for "all ironic" and FastText's .631. Its AUC is 0.708; USE + MiniLM + e5
 together reach 0.737 (a logistic regression on the three, CV inside train 0.744), but the two extra encoders
 run at 85-290 posts/s. A rule tuned by CV for the 40 % share (retrained, `--only irony`) scored 0.597: the same.
+Emoji-prediction scores (an n-gram model on TweetEval emoji's 45,000 tweets, as DeepMoji used emoji for sarcasm)
+stacked beside USE and irony's n-grams: CV AUC 0.731 -> 0.726, so not kept.
 Read `irony` as a weak signal: at 0.5 it flags 68 % of ordinary English tweets (TweetEval sentiment val) and
 82-93 % of Chinese posts (LCCC, ChnSentiCorp; the head never saw Chinese irony).
 
