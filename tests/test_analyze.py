@@ -57,6 +57,14 @@ def test_every_input_line_gets_one_output_line_in_order(tmp_path, run_cli):
     assert "read 13 lines" in done.stdout
 
 
+def test_a_dash_reads_standard_input_and_writes_standard_output(run_cli):
+    posts = b"".join(orjson.dumps({"id": str(i), "text": t}) + b"\n" for i, t in enumerate(["love it", "太差了"]))
+    done = run_cli("analyze", "--input", "-", "--output", "-", input=posts.decode(), timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert [orjson.loads(x)["id"] for x in done.stdout.splitlines()] == ["0", "1"]  # only results on stdout
+    assert "read 2 lines" in done.stderr and "standard output" in done.stderr
+
+
 def test_bad_options_give_one_line(run_cli, tmp_path):
     done = run_cli("analyze", "--output", str(tmp_path / "x.jsonl"))
     assert done.returncode != 0 and "--input/--store" in done.stderr and "Traceback" not in done.stderr

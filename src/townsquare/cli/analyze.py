@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import typer
@@ -22,9 +23,10 @@ def _progress(total: int | None, label: str, unit_bytes: bool) -> Progress:
 
 @app.command("analyze")
 def analyze(
-    input: str | None = typer.Option(None, "--input", "-i", help="JSONL with `id`, `text` (optional `lang`); "
-                                      "with --engine ray: a Parquet file, folder or glob."),
-    output: str | None = typer.Option(None, "--output", "-o", help="Where to write: a JSONL file (a folder for ray)."),
+    input: str | None = typer.Option(None, "--input", "-i", help="JSONL with `id`, `text` (optional `lang`), - for standard "
+                                      "input; with --engine ray: a Parquet file, folder or glob."),
+    output: str | None = typer.Option(None, "--output", "-o", help="Where to write: a JSONL file, - for standard output (a "
+                                       "folder for ray)."),
     store: bool = typer.Option(False, "--store", help="Analyse the posts in the store that have no analysis yet."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="With --store: at most this many posts."),
     engine: str = typer.Option("local", "--engine", help="local (this process) or ray (a Ray Data job)."),
@@ -56,13 +58,21 @@ def analyze(
         report = analyze_parquet_with_ray(input, output, address=address, workers=workers)
         typer.echo(f"analysed {report['rows']:,} rows into {output}")
         return
-    input, output = Path(input), Path(output)
-    if not input.is_file():
-        raise BadInput("--input", f"{input} is not a file", "give a JSONL file with `id` and `text` per line")
-    from townsquare.understand.batch import analyze_file
+    # "-" is standard input / output, so `townsquare analyze -i - -o - < posts.jsonl | jq` works
+    if input != "-" and not Path(input).is_file():
+        raise BadInput("--input", f"{input} is not a file", "give a JSONL file with `id` and `text` per line, or -")
+    from townsquare.understand.batch import analyze_jsonl
 
-    with _progress(input.stat().st_size, "analysing", unit_bytes=True) as bar:
-        task = bar.add_task("", total=input.stat().st_size)
-        counts = analyze_file(input, output, on_progress=lambda n: bar.advance(task, n))
-    typer.echo(f"read {counts['lines']:,} lines, analysed {counts['analysed']:,}, errors {counts['errors']:,} -> {output}")
-    sys.stdout.flush()
+    total = None if input == "-" else Path(input).stat().st_size
+    with ExitStack() as files, _progress(total, "analysing", unit_bytes=True) as bar:
+        src = sys.stdin.buffer if input == "-" else files.enter_context(open(input, "rb"))
+        dst = sys.stdout.buffer if output == "-" else files.enter_context(open(output, "wb"))
+        task = bar.add_task("", total=total)
+        counts = analyze_jsonl(src, dst, on_progress=lambda n: bar.advance(task, n))
+        dst.flush()
+    summary = (f"read {counts['lines']:,} lines, analysed {counts['analysed']:,}, errors {counts['errors']:,} -> "
+               f"{'standard output' if output == '-' else output}")
+    if output == "-":
+        out.print(summary)  # stdout holds the results
+    else:
+        typer.echo(summary)
