@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-from contextlib import ExitStack
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from townsquare.cli import app, console
+from townsquare.cli.files import is_stdio, open_input, open_output, shown, status_console
 from townsquare.errors import BadInput
 
 out = console(stderr=True)
@@ -58,21 +57,13 @@ def analyze(
         report = analyze_parquet_with_ray(input, output, address=address, workers=workers)
         typer.echo(f"analysed {report['rows']:,} rows into {output}")
         return
-    # "-" is standard input / output, so `townsquare analyze -i - -o - < posts.jsonl | jq` works
-    if input != "-" and not Path(input).is_file():
-        raise BadInput("--input", f"{input} is not a file", "give a JSONL file with `id` and `text` per line, or -")
     from townsquare.understand.batch import analyze_jsonl
 
-    total = None if input == "-" else Path(input).stat().st_size
-    with ExitStack() as files, _progress(total, "analysing", unit_bytes=True) as bar:
-        src = sys.stdin.buffer if input == "-" else files.enter_context(open(input, "rb"))
-        dst = sys.stdout.buffer if output == "-" else files.enter_context(open(output, "wb"))
+    fix = "give a JSONL file with `id` and `text` per line, or - for standard input"
+    total = None if is_stdio(input) else Path(input).stat().st_size if Path(input).is_file() else 0
+    with open_input(input, binary=True, fix=fix) as src, open_output(output, binary=True, example="scored.jsonl") as dst, \
+            _progress(total, "analysing", unit_bytes=True) as bar:
         task = bar.add_task("", total=total)
         counts = analyze_jsonl(src, dst, on_progress=lambda n: bar.advance(task, n))
-        dst.flush()
-    summary = (f"read {counts['lines']:,} lines, analysed {counts['analysed']:,}, errors {counts['errors']:,} -> "
-               f"{'standard output' if output == '-' else output}")
-    if output == "-":
-        out.print(summary)  # stdout holds the results
-    else:
-        typer.echo(summary)
+    status_console(output, console(highlight=False, soft_wrap=True)).print(
+        f"read {counts['lines']:,} lines, analysed {counts['analysed']:,}, errors {counts['errors']:,} -> {shown(output)}")

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from townsquare.cli import app, console
+from townsquare.cli.files import open_input, open_output, shown
 from townsquare.errors import BadInput
 
 out = console(stderr=True, highlight=False, soft_wrap=True)
@@ -24,14 +25,11 @@ def parse_timestamp(text: str) -> datetime:
     return t
 
 
-def read_series_csv(path: Path) -> tuple[list[str], list[datetime], list[float]]:
-    """Read `timestamp,value` rows (other columns ignored); raise BadInput naming the line and the fix."""
-    if not path.exists():
-        raise BadInput("--input", f"{path} does not exist", "pass a CSV file with a timestamp,value header")
-    if path.is_dir():
-        raise BadInput("--input", f"{path} is a folder", "pass a CSV file with a timestamp,value header")
+def read_series_csv(path: Path | str) -> tuple[list[str], list[datetime], list[float]]:
+    """Read `timestamp,value` rows (other columns ignored; "-" is standard input); raise BadInput naming the line
+    and the fix."""
     raw, stamps, values = [], [], []
-    with path.open(newline="", encoding="utf-8-sig") as fh:
+    with open_input(path, fix="pass a CSV file with a timestamp,value header, or - for standard input") as fh:
         reader = csv.reader(fh)
         header = next(reader, None)
         while header is not None and not any(h.strip() for h in header):
@@ -76,8 +74,10 @@ def read_series_csv(path: Path) -> tuple[list[str], list[datetime], list[float]]
 
 @app.command("detect")
 def detect(
-    input: Path = typer.Option(..., "--input", "-i", help="CSV with a timestamp,value header (NAB format works)."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write timestamp,value,anomaly_score,alert."),
+    input: str = typer.Option(..., "--input", "-i", help="CSV with a timestamp,value header (NAB format works); "
+                              "- for standard input."),
+    output: str = typer.Option(..., "--output", "-o", help="Where to write timestamp,value,anomaly_score,alert; "
+                               "- for standard output."),
     detector: str = typer.Option("default", "--detector", "-d", help="default, blend, novelty, robust or gaussian."),
     threshold: float | None = typer.Option(None, "--threshold", help="Alert when score >= this (detector default)."),
 ) -> None:
@@ -86,14 +86,11 @@ def detect(
 
     if threshold is not None and not (0.0 < threshold <= 1.0):
         raise BadInput("--threshold", f"{threshold} is outside (0, 1]", "pass e.g. --threshold 0.5")
-    if output.exists() and output.is_dir():
-        raise BadInput("--output", f"{output} is a folder", "pass a file path such as scores.csv")
     det = get_detector(detector, **({"threshold": threshold} if threshold is not None else {}))
     raw, stamps, values = read_series_csv(input)
     started = time.perf_counter()
     alerts = 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", newline="", encoding="utf-8") as fh:
+    with open_output(output, example="scores.csv") as fh:
         writer = csv.writer(fh)
         writer.writerow(["timestamp", "value", "anomaly_score", "alert"])
         for text, t, v in zip(raw, stamps, values, strict=True):
@@ -101,4 +98,4 @@ def detect(
             alerts += det.alert
             writer.writerow([text, repr(v) if math.isfinite(v) else "nan", f"{score:.6f}", int(det.alert)])
     out.print(f"scored {len(values):,} points with {det.name} (threshold {det.threshold:g}): {alerts} alerts, "
-              f"written to {output} in {time.perf_counter() - started:.1f} s")
+              f"written to {shown(output)} in {time.perf_counter() - started:.1f} s")

@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from townsquare.cli import app, console
+from townsquare.cli.files import open_output, shown, status_console
 from townsquare.errors import BadInput
 
 
@@ -36,7 +37,8 @@ def batch(
                                       help="TSV of user<TAB>item<TAB>weight (weight optional; header optional)."),
     follows: Path = typer.Option(None, "--follows", "-f", help="TSV of user<TAB>friend (header optional)."),
     k: int = typer.Option(20, "--k", help="Items per user."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write user<TAB>item<TAB>rank (rank 1 = best)."),
+    output: str = typer.Option(..., "--output", "-o", help="Where to write user<TAB>item<TAB>rank (rank 1 = best); "
+                               "- for standard output."),
     model: str = typer.Option("townsquare", "--model", help="townsquare, popularity, itemknn, ease, rp3beta, als, bpr."),
     header: bool = typer.Option(True, "--header/--no-header", help="Write a `user item rank` header line."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress on a terminal."),
@@ -48,21 +50,19 @@ def batch(
         raise BadInput("--k", f"{k} is not a positive number of items", "pass e.g. --k 20")
     if model not in MODELS:
         raise BadInput("--model", f"unknown model {model!r}", f"choose one of {', '.join(MODELS)}")
-    if output.exists() and output.is_dir():
-        raise BadInput("--output", f"{output} is a folder", "pass a file path such as recs.tsv")
     started = time.perf_counter()
     data = read_interactions(interactions)
     social = read_social(follows, data.users) if follows else None
     n_users, n_items = data.matrix.shape
-    show = progress and out.is_terminal
+    say = status_console(output, out)
+    show = progress and say.is_terminal
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=out, disable=not show, transient=True) as bar:
+                  console=say, disable=not show, transient=True) as bar:
         task = bar.add_task(f"training {model} on {data.matrix.nnz:,} interactions", total=None)
         recommender = MODELS[model]().fit(data.matrix, social)
         bar.update(task, description="writing recommendations", total=n_users, completed=0)
         written = 0
-        output.parent.mkdir(parents=True, exist_ok=True)
-        with output.open("w", encoding="utf-8") as fh:
+        with open_output(output, example="recs.tsv") as fh:
             if header:
                 fh.write("user\titem\trank\n")
             step = 1024
@@ -76,10 +76,10 @@ def batch(
                 written += len(lines)
                 bar.update(task, advance=len(users))
     friends = f", {social.nnz // 2:,} friendships" if social is not None else ""
-    out.print(f"wrote {written:,} recommendations for {n_users:,} users ({n_items:,} items{friends}) "
-              f"with {model} to {output} in {time.perf_counter() - started:.1f} s")
+    say.print(f"wrote {written:,} recommendations for {n_users:,} users ({n_items:,} items{friends}) "
+              f"with {model} to {shown(output)} in {time.perf_counter() - started:.1f} s")
     if written < n_users * k:
-        out.print(f"{n_users * k - written:,} slots left empty: those users have fewer than {k} unseen items to offer")
+        say.print(f"{n_users * k - written:,} slots left empty: those users have fewer than {k} unseen items to offer")
 
 
 def _resolve_user(store, user: str) -> int:

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from townsquare.cli import app, console
+from townsquare.cli.files import open_output, shown, status_console
 from townsquare.errors import BadInput
 
 intents_app = typer.Typer(help="Intents: train from text,intent examples; label queries (or oos).",
@@ -59,7 +60,8 @@ def train_cmd(
 def predict_cmd(
     model_dir: Path = typer.Option(..., "--model-dir", help="Folder written by `intents train`."),
     input_path: Path = typer.Option(..., "--input", help="JSONL with a 'text' per line (or .txt, one per line)."),
-    output: Path = typer.Option(..., "--output", help="JSONL to write: id, text, intent (or 'oos'), confidence."),
+    output: str = typer.Option(..., "--output", help="JSONL to write: id, text, intent (or 'oos'), confidence; "
+                               "- for standard output."),
 ) -> None:
     """Label each query with an intent or 'oos' (hand it to a human), with a confidence."""
     from townsquare.respond.intents import IntentModel, load_queries
@@ -69,11 +71,10 @@ def predict_cmd(
     t0 = time.perf_counter()
     intents, conf = model.predict(texts)
     secs = time.perf_counter() - t0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w", encoding="utf-8") as f:
+    with open_output(output, example="preds.jsonl") as f:
         for i, t, label, c in zip(ids, texts, intents, conf, strict=True):
             f.write(json.dumps({"id": i, "text": t, "intent": label, "confidence": round(float(c), 4)},
                                ensure_ascii=False) + "\n")
     n_oos = sum(label == "oos" for label in intents)
-    out.print(f"labelled {len(texts):,} queries ({n_oos:,} oos) in {secs:.1f} s "
-              f"({len(texts) / max(secs, 1e-9):,.0f}/s); wrote {output}")
+    status_console(output, out).print(f"labelled {len(texts):,} queries ({n_oos:,} oos) in {secs:.1f} s "
+                                      f"({len(texts) / max(secs, 1e-9):,.0f}/s); wrote {shown(output)}")
