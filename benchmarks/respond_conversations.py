@@ -12,6 +12,13 @@ Run through ``python benchmarks/respond.py --parts conversations`` (or ``python 
   Accuracy on those paraphrases before and after the corrections are approved (they become KB entries), and the
   50 ordinary questions again afterwards (corrections must not break what already worked).
 
+* **Angry hand-offs** (`anger`): how often `respond.mood.is_angry` fires on Bitext's messages tagged offensive
+  (it should), on its other messages and on BANKING77's (it should not).
+
+2026-12-07: RESULT angry hand-offs: Bitext offensive 0.995 of 205, Bitext other 0.000 of 1,000, BANKING77 0.013
+of 2,000 (before anger needed heat or swearing: 0.200, 0.046, 0.078). The 50 KB questions, off-topic and
+corrections rows did not move.
+
 Measured 2026-12-06 on 2 shared cores (numbers and table in benchmarks/respond.py's docstring):
 
     RESULT time to answer: p50 9 ms, p95 24 ms, max 29 ms over 108 turns (2 cores)   [cores idle]
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 DATA = Path(__file__).resolve().parent / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 OFF_TOPIC = [  # nothing in the demo KB answers these: each must be handed off, none answered
     "What's the weather in Berlin tomorrow?", "Who won the football last night?", "Can you write me a poem about cats?",
     "What is the capital of Mongolia?", "How do I bake sourdough bread?", "Recommend a good movie for tonight",
@@ -149,8 +158,37 @@ def run(repeat: int = 2) -> dict:
     out |= {"corrections_before": before, "corrections_after": after, "kb_questions_after": regress}
     print(f"RESULT corrections: accuracy on {len(para)} paraphrases of {len(corr)} corrected questions "
           f"{before:.3f} before -> {after:.3f} after; the 50 KB questions {overall:.3f} -> {regress:.3f}", flush=True)
+    out |= anger(assistant.analyzer)
     store.engine.dispose()
     return out
+
+
+def anger(analyzer, data: Path = SHARED) -> dict:
+    """How often the angry hand-off fires: on Bitext's messages tagged offensive (W; it should), on its other
+    messages and on BANKING77's (it should not). Skipped without the shared datasets."""
+    import csv
+
+    from townsquare.respond.mood import is_angry
+
+    bitext = data / "bitext_customer_support" / "Bitext_Sample_Customer_Support_Training_Dataset.csv"
+    banking = data / "banking77" / "train.csv"
+    if not (bitext.is_file() and banking.is_file()):
+        print(f"RESULT angry hand-offs: skipped, {data} lacks bitext_customer_support or banking77", flush=True)
+        return {}
+    rows = list(csv.DictReader(bitext.open(encoding="utf-8")))
+    rng = random.Random(0)
+    sets = {"Bitext offensive": [r["instruction"] for r in rows if "W" in r["tags"]],
+            "Bitext other": rng.sample([r["instruction"] for r in rows if "W" not in r["tags"]], 1000),
+            "BANKING77": rng.sample([r["text"] for r in csv.DictReader(banking.open(encoding="utf-8"))], 2000)}
+    rates = {}
+    for name, texts in sets.items():
+        recs = analyzer.analyze(texts)
+        rates[name] = float(np.mean([is_angry(t, r["sentiment"]["scores"]["negative"],
+                                              r["emotion"]["scores"]["anger"], r["toxicity"])
+                                     for t, r in zip(texts, recs, strict=True)]))
+    print("RESULT angry hand-offs: " + ", ".join(f"{name} {rate:.3f} of {len(sets[name]):,}"
+                                                 for name, rate in rates.items()), flush=True)
+    return {f"angry {name}": rate for name, rate in rates.items()}
 
 
 if __name__ == "__main__":

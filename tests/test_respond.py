@@ -171,6 +171,21 @@ def test_german_and_french_questions_get_a_sensible_answer_or_a_hand_off(world):
 
 
 # ---- hand-offs -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("message", "angry"), [
+    ("I need to cancel a transaction.", False),  # the heads read plain problems as negative and angry
+    ("I think the exchange rate for the cash I withdrew was wrong.", False),
+    ("账号被锁了怎么办", False),
+    ("I need to correct the goddamn shipping address", True),  # swearing without the heads' help
+    ("Third time I'm writing and nobody answers!!", True),
+    ("你们这是什么破服务", True),
+])
+def test_anger_needs_heat_not_just_a_problem(world, message, angry):
+    """Before, 7.8 % of ordinary BANKING77 messages were handed off as angry, and 20 % of Bitext's profane ones."""
+    _, store, assistant = world
+    (r,) = ask(assistant, store, message)
+    assert ((r["handoff"] or {}).get("reason") == "angry") is angry, r["reply"]["text"]
+
+
 @pytest.mark.parametrize("question, reason", [
     ("I want to talk to a person", "asked_for_person"),
     ("我要转人工客服", "asked_for_person"),

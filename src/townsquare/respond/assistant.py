@@ -38,6 +38,7 @@ from townsquare.errors import BadInput
 from townsquare.respond import compose
 from townsquare.respond import conversations as convs
 from townsquare.respond import handoff as handoffs
+from townsquare.respond.mood import is_angry
 from townsquare.store import Store
 
 log = logging.getLogger("townsquare.respond")
@@ -154,21 +155,6 @@ def check_message(text: object) -> str:
         raise BadInput("text", f"is {len(text):,} characters long; a message may have at most "
                        f"{MAX_MESSAGE_CHARS:,}", "ask one question at a time, or paste only the part that matters")
     return text
-
-
-# Angry: the understand heads (trained on tweets) read many plain questions as negative, so anger needs a clearly
-# negative message that is also angry or toxic and is not a plain question, or plainly toxic language.
-# Set on 12 angry messages (en/zh) against the 50 KB questions: 11/12 caught, no question caught.
-ANGRY_NEGATIVE, ANGRY_ANGER, ANGRY_TOXICITY = 0.85, 0.6, 0.8
-_QUESTION = re.compile(r"^\s*(?:how|what|where|when|which|can|could|do|does|is|are|will|would|may|should)\b|"
-                       r"^\s*(?:怎么|如何|请问|哪|什么|能否|可以)", re.I)
-
-
-def is_angry(text: str, negative: float, anger: float, toxicity: float) -> bool:
-    if toxicity >= ANGRY_TOXICITY:
-        return True
-    plain_question = bool(_QUESTION.search(text)) and "!" not in text and "！" not in text
-    return negative >= ANGRY_NEGATIVE and max(anger, toxicity) >= ANGRY_ANGER and not plain_question
 
 
 def is_follow_up(text: str) -> bool:
