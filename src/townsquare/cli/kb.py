@@ -90,7 +90,7 @@ def remove_cmd(
 @kb_app.command("search")
 def search_cmd(
     query: str = typer.Argument(..., help="A question, in any language the embedder knows (en, zh, de ...)."),
-    k: int = typer.Option(5, "-k", help="How many passages."),
+    k: int = typer.Option(5, "--k", "-k", min=1, help="How many passages."),
     lang: str = typer.Option(None, "--lang", help="Prefer each document's version in this language (en, zh)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per passage."),
 ) -> None:
