@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -60,10 +60,10 @@ def analyze(
     from townsquare.understand.batch import analyze_jsonl
 
     fix = "give a JSONL file with `id` and `text` per line, or - for standard input"
-    total = None if is_stdio(input) else Path(input).stat().st_size if Path(input).is_file() else 0
-    with open_input(input, binary=True, fix=fix) as src, open_output(output, binary=True, example="scored.jsonl") as dst, \
-            _progress(total, "analysing", unit_bytes=True) as bar:
-        task = bar.add_task("", total=total)
-        counts = analyze_jsonl(src, dst, on_progress=lambda n: bar.advance(task, n))
+    with open_input(input, binary=True, fix=fix) as src, open_output(output, binary=True, example="scored.jsonl") as dst:
+        total = None if is_stdio(input) else os.fstat(src.fileno()).st_size
+        with _progress(total, "analysing", unit_bytes=True) as bar:
+            task = bar.add_task("", total=total)
+            counts = analyze_jsonl(src, dst, on_progress=lambda n: bar.advance(task, n))
     status_console(output, console(highlight=False, soft_wrap=True)).print(
         f"read {counts['lines']:,} lines, analysed {counts['analysed']:,}, errors {counts['errors']:,} -> {shown(output)}")
