@@ -10,7 +10,6 @@ import functools
 import hashlib
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
@@ -105,11 +104,6 @@ def analyze_jsonl(src: BinaryIO, dst: BinaryIO, analyzer: Analyzer | None = None
         counts["lines"] += 1
         counts["errors" if "error" in rec else "analysed"] += 1
     return counts
-
-
-def analyze_file(input_path: Path, output_path: Path, **kw) -> dict:
-    with open(input_path, "rb") as src, open(output_path, "wb") as dst:
-        return analyze_jsonl(src, dst, **kw)
 
 
 def analyze_store(store: Store, analyzer: Analyzer | None = None, *, limit: int | None = None,
