@@ -35,8 +35,8 @@ neutral rows 0.903 and 0.295:
 | emotion (374) | macro-F1 | 0.708 | | FastText .652 · RoBERTa-base .761 |
 | offensive (1,324) | macro-F1 | 0.747 | | FastText .734 · RoBERTa-base .795 |
 | hate (1,000) | macro-F1 | 0.729 | | FastText .506 · RoBERTa-base .466 (test is out-of-domain) |
-| irony (955) | F1(irony) | 0.660 | every post ironic 0.646 | FastText .631 · RoBERTa-base .597 |
-| irony at the test's share of ironic tweets (40 %) | F1(irony) | 0.596 | every post ironic 0.568 | FastText .631 · RoBERTa-base .597 |
+| irony (955) | F1(irony) | 0.660 | bag of words 0.610 · every post ironic 0.646 | FastText .631 · RoBERTa-base .597 |
+| irony at the test's share of ironic tweets (40 %) | F1(irony) | 0.596 | bag of words 0.564 · every post ironic 0.568 | FastText .631 · RoBERTa-base .597 |
 | crisis_informative (4 held-out events, 4,444) | macro-F1 | 0.791 | majority class 0.374 | none on this split |
 | sentiment_zh (ChnSentiCorp dev, 1,200) | accuracy | 0.932 | SnowNLP 0.868 | USE+LR .864 · BERT .950 |
 | sentiment_zh_segmented (the same, words spaced by jieba) | accuracy | 0.927 | | (0.888 before `clean` joined them) |
@@ -46,12 +46,14 @@ neutral rows 0.903 and 0.295:
 | sentiment_zh_emoticon (the 171, + a matching emoticon) | accuracy | 0.936 | an opposite one is followed 37 % | |
 | sentiment_zh_neutral (44 LCCC posts) | neutral recall | 0.341 | | |
 
-Irony is probably **below** FastText on the official test (2026-12-07). F1 of the ironic class rewards
-flagging: validation is 48 % ironic, and calling every tweet ironic already scores 0.646 there. The test holds
-311 ironic tweets of 784 (40 %, TweetEval's paper); weighting validation's other tweets up to that share, the
-head scores 0.596 against 0.568 for "all ironic" and FastText's .631. Its AUC is 0.708; USE + MiniLM + e5
-together reach 0.737 (a logistic regression on the three, CV inside train 0.744), but the two extra encoders
-run at 85-290 posts/s. A rule tuned by CV for the 40 % share (retrained, `--only irony`) scored 0.597: the same.
+Irony against FastText on the official test is **unclear** (2026-12-07). F1 of the ironic class rewards flagging:
+validation is 48 % ironic, and calling every tweet ironic already scores 0.646 there. The test holds 311 ironic tweets
+of 784 (40 %, TweetEval's paper); weighting validation's other tweets up to that share, the head scores 0.596 against
+0.568 for "all ironic". A FastText-like model on the same split (binary word 1-2-grams, logistic regression) scores
+0.610 and 0.564, and the published FastText scored .631 on the test itself, so this estimate runs low for such
+models: the head leads the FastText-like model by 0.03-0.05 measured the same way. Its AUC is 0.708; USE + MiniLM +
+e5 together reach 0.737 (a logistic regression on the three, CV inside train 0.744), but the two extra encoders run at
+85-290 posts/s. A rule tuned by CV for the 40 % share (retrained, `--only irony`) scored 0.597: the same.
 Emoji-prediction scores (an n-gram model on TweetEval emoji's 45,000 tweets, as DeepMoji used emoji for sarcasm)
 stacked beside USE and irony's n-grams: CV AUC 0.731 -> 0.726, so not kept.
 Read `irony` as a weak signal: at 0.5 it flags 68 % of ordinary English tweets (TweetEval sentiment val) and
@@ -140,6 +142,16 @@ ANCHORS = {
 }
 
 
+def _bag_of_words(train, texts: list[str]) -> np.ndarray:
+    """A FastText-like baseline: binary word 1-2-grams and a logistic regression, predicted at 0.5."""
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = CountVectorizer(ngram_range=(1, 2), binary=True)
+    model = LogisticRegression(C=0.3, max_iter=3000).fit(vec.fit_transform(train.texts), train.labels)
+    return model.predict(vec.transform(texts))
+
+
 def cpu_info() -> str:
     model, flags = "?", set()
     try:
@@ -179,14 +191,15 @@ def quality(analyzer: Analyzer, root: Path) -> list[tuple[str, str, float, str]]
             pred = [int((r[task] or 0.0) >= threshold) for r in recs]  # error record (empty) -> 0
         if task == "irony":
             y = np.asarray(val.labels)
-            rows.append((task, "F1(irony)", f1_score(y, pred, pos_label=1),
-                         f"every post ironic {f1_score(y, np.ones_like(y), pos_label=1):.3f}"))
             # The official test holds fewer ironic tweets (311 of 784, TweetEval's paper) than validation (48 %):
             # F1 of the ironic class at that share, the non-ironic validation tweets weighted up to match it.
             share = 311 / 784
             weight = np.where(y == 1, 1.0, (y.mean() / (1 - y.mean())) * (1 - share) / share)
-            rows.append(("irony_at_test_share", "F1(irony)", f1_score(y, pred, pos_label=1, sample_weight=weight),
-                         f"every post ironic {f1_score(y, np.ones_like(y), pos_label=1, sample_weight=weight):.3f}"))
+            bow = _bag_of_words(ds.tweeteval(root, task, "train"), val.texts)  # FastText-like, same split
+            for name, w in (("irony", None), ("irony_at_test_share", weight)):
+                rows.append((name, "F1(irony)", f1_score(y, pred, pos_label=1, sample_weight=w),
+                             f"bag of words {f1_score(y, bow, pos_label=1, sample_weight=w):.3f} · every post "
+                             f"ironic {f1_score(y, np.ones_like(y), pos_label=1, sample_weight=w):.3f}"))
         else:
             rows.append((task, "macro-F1", f1_score(val.labels, pred, average="macro"), ""))
 
