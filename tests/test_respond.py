@@ -135,6 +135,9 @@ def test_british_doubling_meets_the_plain_verb():
 
     assert tokenize("cancelling shipped orders") == tokenize("cancel ship order")
     assert tokenize("adding") == tokenize("add")
+    # one word for signing in, however it is written; 登陆 is the common misspelling of 登录
+    assert tokenize("log in") == tokenize("login") == tokenize("sign-in") == tokenize("Signing on") == ["signin"]
+    assert tokenize("登陆") == tokenize("登录") and tokenize("blog in") == ["blog"]
 
 
 def test_a_document_only_in_english_is_quoted_with_a_note_in_chinese(world):

@@ -70,6 +70,13 @@ def _uncontract(match: re.Match) -> str:
     return ("can" if match.group(1) else "will" if match.group(2) else match.group(3)) + " not"
 
 
+# One word for one act, however a customer writes it: "log in", "login", "sign-in" and "signing on" are all signing
+# in; 登陆 is the common misspelling of 登录, and jieba keeps 登不上/登不进 whole.
+_SAME_WORD = [(re.compile(r"\b(?:log|sign)(?:s|ged|ging|ed|ing)?[\s-]?(?:in|on)\b|\blog(?:in|on)s?\b|\bsignin\b", re.I),
+               " signin "),
+              (re.compile(r"登陆|登入|登不上|登不进|登不了"), "登录")]
+
+
 def tokenize(text: str) -> list[str]:
     """Lower-cased, lightly stemmed words; Chinese runs segmented by jieba (precise mode: search mode's extra
     sub-words, e.g. 充电器 -> 充电 电器 充电器, counted one match three times and matched 电器 to unrelated pages).
@@ -78,7 +85,10 @@ def tokenize(text: str) -> list[str]:
     stop word, so "What is not covered?" otherwise matched the warranty's intro ("batteries are covered") best."""
     out: list[str] = []
     negated = False
-    for m in _TOKEN.finditer(_CONTRACTION.sub(_uncontract, text.lower())):
+    text = _CONTRACTION.sub(_uncontract, text.lower())
+    for pattern, word in _SAME_WORD:
+        text = pattern.sub(word, text)
+    for m in _TOKEN.finditer(text):
         run = m.group()
         if _CJK.match(run):
             out.extend(w for w in segment(run) if w.strip() and w not in _ZH_STOP)
