@@ -138,7 +138,8 @@ def show(
     out.print(f"@{prof['handle']} (id {user_id}) · {strategy} feed of {len(items)} at {prof['clock']} "
               f"· ranker: {svc.ranker.kind}")
     if profile:
-        interests = ", ".join(f"{d['label']}→{d['topic'] or '?'}" for d in prof["declared_interests"]) or "none"
+        interests = ", ".join(f"{d['label']} → {d['topic']}" if d["topic"] and d["topic"] != d["label"] else d["label"]
+                              for d in prof["declared_interests"]) or "none"  # as the Recommend page shows them
         out.print(f"  interests: {interests} · follows {prof['follows']} · languages {', '.join(prof['langs']) or '?'}"
                   f" · active hours (UTC) {prof['active_hours']} ({prof['active_hours_source']})"
                   f" · history {prof['history']['written']} written, {prof['history']['engaged']} engaged")
