@@ -103,6 +103,10 @@ def test_dashboard_in_a_real_browser(demo_server, tmp_path):
         b.wait_for("document.querySelectorAll('#analyze-results li.analysis').length === 4", timeout=60)
         cards = b.eval("[...document.querySelectorAll('#analyze-results li.analysis')].map(li => li.textContent)")
         assert "negative" in cards[2] and "PII: email" in cards[1]
+        notes = b.eval("[...document.querySelectorAll('#analyze-results li.analysis')].map(li => "
+                       "[...li.querySelectorAll('.meter')].map(m => m.title))")
+        assert "weak signal" in notes[0][3] and "no Chinese post" not in notes[0][3]  # irony, on an English post
+        assert all("no Chinese post" in note for note in notes[2])  # every head on a Chinese post says so
         b.screenshot(tmp_path / "understand.png")
         if os.environ.get("TOWNSQUARE_SCREENSHOTS"):
             b.screenshot(REPO / os.environ["TOWNSQUARE_SCREENSHOTS"] / "understand.png")

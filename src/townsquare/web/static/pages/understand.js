@@ -9,13 +9,23 @@ const EXAMPLE = [
 ].join("\n");
 const PROBABILITIES = ["toxicity", "offensive", "hate", "irony", "crisis_informative"];
 const TONE = { negative: "bad", positive: "good", neutral: "muted" };
+// What each probability learnt from, shown on hover: none of these heads saw a Chinese label.
+const LEARNT = {
+  toxicity: "The larger of offensive and hate.",
+  offensive: "Learnt from TweetEval's English offensive tweets.",
+  hate: "Learnt from TweetEval's English hate-speech tweets.",
+  irony: "Learnt from TweetEval's English irony tweets, half of them ironic: a weak signal that marks most "
+    + "ordinary posts as 50% or more.",
+  crisis_informative: "Learnt from CrisisLexT26's English disaster tweets.",
+};
+const ACROSS = " Read across languages here: no Chinese post was labelled for it.";
 
 const pct = (p) => `${Math.round(p * 100)}%`;
 
-function meter(label, p) {
+function meter(label, p, note) {
   const fill = h("span", { class: "meter-fill" });
   fill.style.width = pct(p); // CSSOM, not a style attribute: the page's CSP forbids inline styles
-  return h("div", { class: "meter" + (p >= 0.5 ? " hot" : "") },
+  return h("div", { class: "meter" + (p >= 0.5 ? " hot" : ""), title: note },
     h("span", { class: "meter-label" }, label.replace("_", " ")),
     h("span", { class: "meter-track" }, fill),
     h("span", { class: "meter-value" }, pct(p)));
@@ -33,7 +43,8 @@ function resultCard(text, r) {
       h("span", { class: "badge muted" }, r.lang),
       r.pii.length ? h("span", { class: "badge tone-bad" }, `PII: ${r.pii.map((p) => p.kind).join(", ")}`) : null),
     h("p", { class: "post-text", lang: r.lang }, text),
-    h("div", { class: "meters" }, PROBABILITIES.map((name) => meter(name, r[name]))));
+    h("div", { class: "meters" }, PROBABILITIES.map((name) =>
+      meter(name, r[name], LEARNT[name] + (r.lang.startsWith("zh") ? ACROSS : "")))));
 }
 
 export default {
