@@ -10,7 +10,7 @@ the understand heads, the injection head; no generator — answers are extractiv
 
 | measure | value |
 |---|---|
-| time to answer, p50 / p95 (108 stored turns, `Assistant.reply`), cores idle | **9-14 ms / 24-27 ms** (max 29-43 ms) |
+| time to answer, p50 / p95 (108 stored turns, `Assistant.reply`), cores idle | **9-14 ms / 24-27 ms** (max 29-43 ms); 14-19 / 28-40 ms on 2026-12-07's machine, 14-17 ms p50 before that day's changes and 17-18 after (alternating runs) |
 | the same while four other jobs loaded the 2 cores (three runs) | p50 50-226 ms, **p95 371-953 ms** (target p95 <= 2 s: met) |
 | through `POST /conversations/{id}/messages` (in-process ASGI, 50 requests, idle) | p50 12 ms, p95 16 ms |
 | answer states the expected fact (50 KB questions) | 0.92 (English 0.93, Chinese 0.91); 0.94 (0.93, 0.96) on 2026-12-07, AMD EPYC, before and after quoting headings |

@@ -18,7 +18,7 @@ def test_results_go_to_standard_output_and_the_summary_to_standard_error(run_cli
                                                                          rows):
     tsv = tmp_path / "interactions.tsv"
     tsv.write_text(INTERACTIONS)
-    done = run_cli(*[a.replace("{tsv}", str(tsv)) for a in args], input=stdin)
+    done = run_cli(*[a.replace("{tsv}", str(tsv)) for a in args], input=stdin, cwd=tmp_path)  # a file "-" would land here
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == header and len(lines) == rows + 1, done.stdout
