@@ -208,10 +208,13 @@ def test_html_loader_and_bad_files_say_what_to_fix(kb, tmp_path):
     (bad / "x.csv").write_text("foo,bar\n1,2\n", encoding="utf-8")
     (bad / "empty.md").write_text("  \n", encoding="utf-8")
     (bad / "ok.md").write_text("# OK\n\nA fine page about screen protectors.", encoding="utf-8")
+    (bad / "faq.csv").write_text("question,answer\nDo you sell cases?,Yes: silicone cases for €19.\n"
+                                 "Do you sell chargers?,\n", encoding="utf-8")  # one bad row costs only that row
     report = kb.add(bad)
     reasons = dict(report.failures)
-    assert report.added == 1 and set(reasons) == {"bad/x.csv", "bad/empty.md"}
+    assert report.added == 2 and set(reasons) == {"bad/x.csv", "bad/empty.md", "bad/faq.csv line 3"}
     assert "question,answer" in reasons["bad/x.csv"] and "is empty" in reasons["bad/empty.md"]
+    assert reasons["bad/faq.csv line 3"] == "faq.csv line 3 answer: is empty — give every FAQ row an answer"
     with pytest.raises(BadInput, match="does not exist"):
         kb.add(tmp_path / "missing")
     with pytest.raises(BadInput, match="query"):

@@ -49,7 +49,7 @@ def add_cmd(
     out.print(f"{totals['added']} added, {totals['updated']} updated, {totals['unchanged']} unchanged, "
               f"{totals['removed']} removed; {totals['chunks']} chunks embedded in {time.perf_counter() - t0:.1f} s"
               + (f"; {len(flagged)} flagged as prompt injection" if flagged else "")
-              + (f"; {len(failures)} file(s) skipped" if failures else ""))
+              + (f"; {len(failures)} file(s) or row(s) skipped" if failures else ""))
     if failures and not (totals["added"] or totals["updated"] or totals["unchanged"]):
         raise BadInput("PATH", "no file could be used", "fix the files named above")
 

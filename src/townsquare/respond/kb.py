@@ -49,7 +49,7 @@ class AddReport:
     unchanged: int = 0
     removed: int = 0  # documents that disappeared from a re-added file
     chunks: int = 0  # chunks written (of added/updated documents)
-    failures: list[tuple[str, str]] = field(default_factory=list)  # (file, one-line reason)
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (file or "file line n", one-line reason)
     flagged: list[tuple[str, str]] = field(default_factory=list)  # (source, reason): injection found, not retrieved
 
     @property
@@ -96,14 +96,14 @@ class KnowledgeBase:
     # ---- writing -------------------------------------------------------------------------------
     def add(self, path: str | Path, progress=None) -> AddReport:
         """Add a file or folder. A changed document replaces its chunks; an unchanged one is left alone.
-        A file that cannot be used is reported in `failures` (the others are still added)."""
+        A file, or an FAQ row, that cannot be used is reported in `failures` (the others are still added)."""
         report = AddReport()
         loaded: list[LoadedDoc] = []
         ok_paths: list[str] = []
         seen: dict[tuple[str, str], str] = {}
         for f, source in kb_files(Path(path)):
             try:
-                docs = load_file(f.resolve(), source)
+                docs = load_file(f.resolve(), source, report.failures)
                 for d in docs:
                     other = seen.get((d.doc_key, d.lang))
                     if other is not None:
@@ -113,7 +113,7 @@ class KnowledgeBase:
                     seen[(d.doc_key, d.lang)] = source
             except BadInput as exc:
                 report.failures.append((source, str(exc)))
-                log.warning("kb add: %s", exc)
+                log.info("kb add: %s", exc)  # reported to the caller in `failures`; a warning would print it twice
                 continue
             loaded.extend(docs)
             ok_paths.append(str(f.resolve()))

@@ -199,20 +199,29 @@ def _csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     return header, rows
 
 
-def _load_faq(path: Path, source: str, rows: list[dict[str, str]]) -> list[LoadedDoc]:
+def _load_faq(path: Path, source: str, rows: list[dict[str, str]],
+              problems: list[tuple[str, str]] | None) -> list[LoadedDoc]:
     stem = _split_stem(path)[0]
     docs = []
     for n, row in enumerate(rows, 2):
-        q, a = row.get("question", ""), row.get("answer", "")
-        if not q:
-            raise BadInput(f"{path.name} line {n} question", "is empty", "give every FAQ row a question")
-        if not a:
-            raise BadInput(f"{path.name} line {n} answer", "is empty", "give every FAQ row an answer")
-        lang = (row.get("lang") or _lang_of(q + "\n" + a)).lower()
-        key = row.get("key") or f"{stem}:{n - 1}"
-        sensitive = _bool(row.get("sensitive", ""), f"{path.name} line {n} sensitive")
+        try:
+            q, a = row.get("question", ""), row.get("answer", "")
+            if not q:
+                raise BadInput(f"{path.name} line {n} question", "is empty", "give every FAQ row a question")
+            if not a:
+                raise BadInput(f"{path.name} line {n} answer", "is empty", "give every FAQ row an answer")
+            lang = (row.get("lang") or _lang_of(q + "\n" + a)).lower()
+            key = row.get("key") or f"{stem}:{n - 1}"
+            sensitive = _bool(row.get("sensitive", ""), f"{path.name} line {n} sensitive")
+        except BadInput as exc:
+            if problems is None:
+                raise
+            problems.append((f"{source} line {n}", str(exc)))  # one bad row costs that row, not the whole FAQ
+            continue
         docs.append(LoadedDoc(key, lang, "faq", row.get("title") or q, f"{source} line {n}", str(path),
                               f"{q}\n\n{a}", sensitive, {"question": q, "answer": a}))
+    if not docs:
+        raise BadInput(path.name, "has no usable FAQ row", "give every row a question and an answer")
     return docs
 
 
@@ -284,8 +293,10 @@ def _load_intent_jsonl(path: Path, source: str) -> list[LoadedDoc]:
     return docs
 
 
-def load_file(path: Path, source: str | None = None) -> list[LoadedDoc]:
-    """The documents in one file; raises BadInput naming the file (and line/field) when it cannot be used."""
+def load_file(path: Path, source: str | None = None,
+              problems: list[tuple[str, str]] | None = None) -> list[LoadedDoc]:
+    """The documents in one file; raises BadInput naming the file (and line/field) when it cannot be used. With
+    ``problems``, an FAQ row that cannot be used is appended there as (where, reason) and the other rows load."""
     source = source or path.name
     ext = path.suffix.lower()
     if ext in DOC_EXTS:
@@ -297,7 +308,7 @@ def load_file(path: Path, source: str | None = None) -> list[LoadedDoc]:
         if not rows:
             raise BadInput(path.name, "has a header but no rows", "add at least one row")
         if "question" in header and "answer" in header:
-            return _load_faq(path, source, rows)
+            return _load_faq(path, source, rows, problems)
         text_col = "text" if "text" in header else "example" if "example" in header else None
         if "intent" in header and text_col:
             return _load_intent_csv(path, source, rows, text_col)
