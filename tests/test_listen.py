@@ -4,6 +4,7 @@ scripted crisis, explanations — on SQLite and on PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -144,6 +145,8 @@ def _check_world(store: Store, msgs: list[dict]) -> None:
     e = hits[0]["explanation"]
     assert 1 <= len(e["clusters"]) <= 5 and sum(c["posts"] for c in e["clusters"]) == e["posts"]
     assert all(c["examples"] and c["keywords"] for c in e["clusters"])
+    for n, a in enumerate(e["clusters"]):  # two threads with the same words are one thread
+        assert all(len(set(a["keywords"]) & set(b["keywords"])) < 3 for b in e["clusters"][n + 1:]), e["clusters"]
     assert not {k.lower() for c in e["clusters"] for k in c["keywords"]} & {"acme", "phone"}  # the watch's words
     assert e["summary"]["method"] in ("extractive", "llm") and e["summary"]["text"]
     assert e["draft"]["text"] and e["draft"]["language"] in ("en", "zh")
@@ -190,7 +193,28 @@ def test_cli_watch_add_backfill_and_alerts(run_cli, tmp_store):
     series_out = run_cli("listen", "series", "Acme Phone", "--json")
     assert series_out.returncode == 0 and sum(b["volume"] for b in json.loads(series_out.stdout)) == \
         _matches(tmp_store, watch.id)
+    buckets = len(json.loads(series_out.stdout))
+    table = run_cli("listen", "series", "Acme Phone", "--last", "3")  # the table shows the newest; says so
+    assert table.returncode == 0 and len(re.findall(r"\d{4}-\d\d-\d\dT\d\d:", table.stdout)) == 3, table.stdout
+    assert f"the last 3 of {buckets:,} buckets" in table.stderr, table.stderr
     assert run_cli("listen", "alerts", "--watch", "nope").returncode == 1
+
+
+def test_cli_stream_checks_the_format_first_and_consume_needs_redis(run_cli, tmp_store, tmp_path, monkeypatch):
+    monkeypatch.delenv("TOWNSQUARE_STREAM_URL", raising=False)
+    path = tmp_path / "x.jsonl"
+    path.write_text(json.dumps({"data": {"id": "11", "text": "my Acme Phone is hot", "author_id": "9",
+                                         "created_at": "2026-11-28T14:10:08Z"},
+                                "includes": {"users": [{"id": "9", "username": "bob"}]}}) + "\n")
+    bad = run_cli("stream", str(path), "--format", "bogus")
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1, bad.stderr
+    assert bad.stderr.startswith("error: --format: 'bogus' is not a record format — use one of x-v2,")
+    assert tmp_store.count_quarantine() == 0  # refused before anything was sent
+    ok = run_cli("stream", str(path), "--format", "x_v2", timeout=180)  # the underscore spelling is an alias
+    assert ok.returncode == 0 and "stored 1, quarantined 0" in ok.stdout, ok.stdout + ok.stderr
+    consume = run_cli("listen", "consume", timeout=30)  # the embedded queue: it would wait forever
+    assert consume.returncode == 1 and consume.stderr.count("\n") == 1, consume.stderr
+    assert "TOWNSQUARE_STREAM_URL=redis://" in consume.stderr and "serve" in consume.stderr
 
 
 def test_top_terms_are_content_words_in_both_languages():
@@ -200,3 +224,16 @@ def test_top_terms_are_content_words_in_both_languages():
     assert terms("The band's comeback single is out, it's great", "en") == ["band", "comeback", "single"]
     zh = terms("说实话大家觉得这部电影一下就火了，这件大衣真好看", "zh")
     assert "电影" in zh and not {"说实话", "大家", "觉得", "这部", "一下", "这件"} & set(zh)
+
+
+def test_clusters_labelled_alike_are_merged_into_the_larger():
+    """An alert showed "battery, hot, overheating" (18 posts) and "battery, hot, overheating" (9 posts)."""
+    import numpy as np
+
+    from townsquare.listen.explain import merge_alike
+
+    labels = np.array([0, 0, 1, 1, 1, 2, 3, 3])
+    names = [["battery", "hot", "overheating", "fire"], ["battery", "hot", "overheating", "smell"],
+             ["delivery", "late"], ["price", "discount", "coupon"]]
+    assert merge_alike(labels, names).tolist() == [0, 0, 0, 0, 0, 1, 2, 2]
+    assert merge_alike(np.array([0, 1]), [["a", "b", "c"], ["d", "e"]]).tolist() == [0, 1]  # nothing alike

@@ -21,6 +21,7 @@ listen_app = typer.Typer(help="Stream consumers, alerts and aggregates.", no_arg
 app.add_typer(watch_app, name="watch")
 app.add_typer(listen_app, name="listen")
 out = console(highlight=False, soft_wrap=True)
+err = console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _store():
@@ -97,17 +98,34 @@ def _records(path: Path, fmt: str):
                 yield message(line.decode("utf-8", "replace").rstrip("\n"), fmt)
 
 
+def _in_process() -> bool:
+    """The embedded stream: an in-process queue, not Redis."""
+    from townsquare.config import get_settings
+
+    return get_settings().stream_url in ("", "memory://")
+
+
+def _record_format(fmt: str) -> str:
+    """Checked before anything is sent: an unknown format would quarantine every record. x_v2 means x-v2."""
+    from townsquare.ingest.formats import READERS
+
+    name = fmt.strip().lower().replace("_", "-")
+    if name not in READERS:
+        raise BadInput("--format", f"{fmt!r} is not a record format", f"use one of {', '.join(READERS)}")
+    return name
+
+
 @app.command("stream")
 def stream(
     path: Path = typer.Argument(..., help="JSONL (one post per line) or CSV file to replay."),
     rate: float = typer.Option(0, "--rate", help="Posts per second (0 = as fast as possible)."),
-    fmt: str = typer.Option("generic", "--format", help="Record format of each line: generic, x_v2, mastodon, ..."),
+    fmt: str = typer.Option("generic", "--format", help="Record format of each line: generic, x-v2, x-v1, "
+                            "mastodon, weibo, reddit, bluesky."),
     consume: bool = typer.Option(None, "--consume/--no-consume",
                                  help="Also process the posts here (default: yes for the in-process queue; with "
                                       "Redis, consumers run as `townsquare listen consume`)."),
 ) -> None:
     """Replay a file into the stream at a given rate (for demos and tests)."""
-    from townsquare.config import get_settings
     from townsquare.listen.consumer import start_in_background
     from townsquare.listen.pipeline import ListenPipeline
     from townsquare.listen.queue import get_queue
@@ -116,9 +134,9 @@ def stream(
         raise BadInput("PATH", f"{path} does not exist or is not a file", "check the path")
     if rate < 0:
         raise BadInput("--rate", f"{rate} is negative", "use posts per second, or 0 for as fast as possible")
+    fmt = _record_format(fmt)
     queue = get_queue()
-    in_process = get_settings().stream_url in ("", "memory://")
-    consume = in_process if consume is None else consume
+    consume = _in_process() if consume is None else consume
     consumer = None
     if consume:
         thread, stop, consumer = start_in_background(queue, ListenPipeline(), block_ms=200)
@@ -160,6 +178,10 @@ def consume_cmd(
 
     if batch < 1:
         raise BadInput("--batch", f"{batch} is not a batch size", "use e.g. --batch 256")
+    if _in_process():  # this process's own queue: nothing else can ever publish to it, so it would wait forever
+        raise BadInput("TOWNSQUARE_STREAM_URL", "is not set, and `listen consume` needs a Redis stream to read",
+                       "set TOWNSQUARE_STREAM_URL=redis://host:6379/0 (the embedded `townsquare serve` processes "
+                       "posts in-process)")
     pipeline = ListenPipeline()
     consumer = Consumer(get_queue(), pipeline, name, batch=batch, claim_idle_ms=int(claim_after * 1000))
     sender, sender_stop = start_sender(pipeline.store)
@@ -240,7 +262,8 @@ def alerts_cmd(
 def series_cmd(
     watch: str = typer.Argument(..., help="The watch's name or id."),
     minutes: int = typer.Option(60, "--minutes", help="1, 5 or 60."),
-    as_json: bool = typer.Option(False, "--json"),
+    last: int = typer.Option(48, "--last", min=0, help="Buckets shown in the table, newest last (0 = all)."),
+    as_json: bool = typer.Option(False, "--json", help="Every bucket as JSON."),
 ) -> None:
     """A watch's counts per bucket."""
     from townsquare.listen.aggregate import series
@@ -257,6 +280,9 @@ def series_cmd(
         typer.echo(orjson.dumps(rows).decode())
         return
     table = Table("start (UTC)", "volume", "negative", "neutral", "positive")
-    for r in rows[-48:]:
+    shown = rows[-last:] if last else rows
+    for r in shown:
         table.add_row(r["start"].isoformat(), *(str(r[k]) for k in ("volume", "negative", "neutral", "positive")))
     out.print(table)
+    if len(shown) < len(rows):
+        err.print(f"the last {len(shown)} of {len(rows):,} buckets; --last 0 shows all, --json every one as JSON")

@@ -126,6 +126,22 @@ def _labels(docs: list[list[str]], labels: np.ndarray, k: int, known: set[str]) 
     return out
 
 
+def merge_alike(labels: np.ndarray, names: list[list[str]], shared: int = 3) -> np.ndarray:
+    """Clusters whose keyword labels share `shared` words are one thread to a reader ("battery, hot, overheating"
+    twice, split by wording the embedding saw): merged into the larger, then renumbered 0..k-1."""
+    sizes = np.bincount(labels, minlength=len(names))
+    target = list(range(len(names)))
+    by_size = sorted(range(len(names)), key=lambda j: -sizes[j])
+    for n, j in enumerate(by_size):
+        for i in by_size[:n]:
+            if target[i] == i and len(set(names[i]) & set(names[j])) >= min(shared, len(names[i]), len(names[j])) > 0:
+                target[j] = i
+                break
+    merged = np.asarray(target)[labels]
+    _, renumbered = np.unique(merged, return_inverse=True)
+    return renumbered.reshape(labels.shape)
+
+
 def explain(store: Store, alert) -> dict:
     posts = _posts(store, alert)
     with store.engine.connect() as conn:
@@ -144,6 +160,11 @@ def explain(store: Store, alert) -> dict:
             known.update(terms(phrase, None))
             known.update(w.lower() for w in phrase.replace("#", " ").replace("@", " ").split())
     names = _labels(docs, labels, k, known)
+    if k > 1:
+        merged = merge_alike(labels, names)
+        if merged.max() + 1 < k:
+            labels, k = merged, int(merged.max()) + 1
+            names = _labels(docs, labels, k, known)
     clusters = []
     for j in range(k):
         idx = np.flatnonzero(labels == j)
