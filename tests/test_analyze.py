@@ -72,6 +72,26 @@ def test_bad_options_give_one_line(run_cli, tmp_path):
     assert done.returncode != 0 and "--input" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_csv_input_is_refused_in_one_line_before_anything_is_written(run_cli, tmp_path):
+    from townsquare.errors import BadInput
+    from townsquare.understand.batch import check_first_line
+
+    csv_file, dst = tmp_path / "export.csv", tmp_path / "out.jsonl"
+    csv_file.write_text("id,text\n1,love it\n2,hate it\n")
+    dst.write_text("kept\n")
+    done = run_cli("analyze", "--input", str(csv_file), "--output", str(dst))
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(f"error: --input: {csv_file} looks like CSV, not JSONL") and "`id`" in done.stderr
+    assert dst.read_text() == "kept\n"  # refused before the output was opened
+    piped = run_cli("analyze", "--input", "-", "--output", "-", input=csv_file.read_text())
+    assert piped.returncode == 1 and "standard input looks like CSV" in piped.stderr and not piped.stdout
+    # a JSONL file whose first line is JSON keeps per-line errors; so does a first line that is no CSV
+    check_first_line(b'{"id": 1, "text": "ok"}\n', "posts.csv")
+    check_first_line(b"{not json\n", "posts.jsonl")
+    with pytest.raises(BadInput, match="^--input: x.tsv looks like CSV"):
+        check_first_line(b"id\ttext\n", "x.tsv")
+
+
 def test_store_analysis_embeds_once_and_skips_done_posts(tmp_store):
     ids = tmp_store.ensure_authors([("x", "a")])
     now = datetime(2026, 11, 28, tzinfo=UTC)

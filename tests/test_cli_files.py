@@ -32,3 +32,14 @@ def test_a_missing_input_or_a_folder_says_so_in_one_line(run_cli, tmp_path):
         assert done.returncode == 1 and done.stderr.strip().splitlines() == [
             f"error: --input: {path} {problem} — pass a CSV file with a timestamp,value header, or - for standard "
             "input"], done.stderr
+
+
+@pytest.mark.parametrize("args, says", [
+    (["kb", "search", "warranty", "-k", "0"], "error: Invalid value for '--k' / '-k': 0 is not in the range x>=1 — "
+                                               "see `townsquare kb search --help`"),
+    (["quarantine", "show", "abc"], "error: Invalid value for 'record_id': 'abc' is not a valid int — see"),
+    (["nosuchcommand"], "error: No such command 'nosuchcommand' — see `townsquare --help`"),
+])
+def test_a_bad_flag_value_is_one_line_naming_the_flag_not_a_box(run_cli, args, says):
+    r = run_cli(*args)
+    assert r.returncode == 2 and r.stderr.startswith(says) and r.stderr.count("\n") == 1, r.stderr

@@ -199,6 +199,8 @@ def test_bad_input_is_named(tmp_store):
         log_outcomes(tmp_store, "exp", [(1, "purchases", 1.0)])
     with pytest.raises(BadInput, match="^value:"):
         log_outcomes(tmp_store, "exp", [(1, "engagement", float("nan"))])
+    with pytest.raises(BadInput, match="^user_id: 2 users \\(e.g. 1\\) were never exposed to 'exp'"):
+        log_outcomes(tmp_store, "exp", [(1, "engagement", 1.0), (2, "engagement", 1.0)])
     set_status(tmp_store, "exp", "stopped")
     with pytest.raises(BadInput, match="stopped"):
         log_exposures(tmp_store, "exp", [1])
@@ -229,6 +231,11 @@ def test_experiments_over_http(tmp_store, settings_env):
         bad = c.post("/experiments/feed-v2/outcomes", json={"outcomes": [{"user_id": 1, "event": "sales"}]},
                      headers=h["analyst"])
         assert bad.status_code == 400 and bad.json()["error"].startswith("event:")
+        unexposed = c.post("/experiments/feed-v2/outcomes", headers=h["analyst"],
+                           json={"outcomes": [{"user_id": 5, "event": "engagement"},
+                                              {"user_id": 999, "event": "engagement"}]})
+        assert unexposed.status_code == 400, unexposed.text
+        assert unexposed.json()["error"].startswith("user_id: user 999 was never exposed to 'feed-v2'")
         ok = c.post("/experiments/feed-v2/outcomes",
                     json={"outcomes": [{"user_id": u, "event": "engagement", "value": 1} for u in range(1, 60)]},
                     headers=h["analyst"])
@@ -257,6 +264,24 @@ def test_experiment_cli(run_cli):
     r = run_cli("experiment", "create", "bad name")
     assert r.returncode == 1 and r.stderr.startswith("error: name:") and "Traceback" not in r.stderr
     assert "cli-test" in run_cli("experiment", "list").stdout
+    assert "3 users exposed" in run_cli("experiment", "report", "cli-test").stdout
+
+
+def test_experiment_cli_refuses_shares_that_do_not_sum_to_one_and_outcomes_of_unexposed_users(run_cli):
+    r = run_cli("experiment", "create", "x1", "--arms", "control:0.7,treatment:0.5")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("error: --arms: the weights sum to 1.2, not 1")
+    assert run_cli("experiment", "create", "x1", "--arms", "control:0.7,treatment").returncode == 1
+    r = run_cli("experiment", "create", "x1", "--arms", "a:0.1,b:0.2,c:0.7")  # float error is not a wrong sum
+    assert r.returncode == 0 and "a 10%, b 20%, c 70%" in r.stdout, r.stderr
+    r = run_cli("experiment", "outcome", "x1", "57", "engagement")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("error: user_id: user 57 was never exposed to 'x1'") and "--log" in r.stderr
+    assert run_cli("experiment", "assign", "x1", "57", "--log").returncode == 0
+    r = run_cli("experiment", "outcome", "x1", "57", "engagement")
+    assert r.returncode == 0 and "recorded" in r.stdout
+    r = run_cli("experiment", "report", "x1")
+    assert "1 user exposed" in r.stdout and "n=1" in r.stdout
 
 
 # ---- the simulated test on a sample world ----------------------------------------------------------------------

@@ -300,6 +300,28 @@ def test_api_feed_profile_and_edge_cases(client, store, world):
     assert client.get(f"/users/{user}/feed").status_code == 401
 
 
+def test_a_one_shot_cli_feed_leaves_no_training_thread_behind(store, monkeypatch):
+    """An untrained store: `townsquare feed USER` must not start background training that exit would cut off
+    ("training the ranker failed ... can't register atexit after shutdown")."""
+    import threading
+
+    from typer.testing import CliRunner
+
+    from townsquare.cli import app
+    from townsquare.recommend.ranker import Ranker
+
+    assert Ranker.load().kind == "heuristic"  # the case that used to start training
+    monkeypatch.setenv("TOWNSQUARE_FEED_AUTO_TRAIN", "1")
+    feedmod.reset_services()
+    try:
+        r = CliRunner().invoke(app, ["feed", str(_busy_user(store)), "--k", "3"])
+        assert r.exit_code == 0, r.output
+        assert not any(t.name == "townsquare-feed-train" for t in threading.enumerate())
+        assert not feedmod.get_service(store).training
+    finally:
+        feedmod.reset_services()
+
+
 def test_cli_shows_a_feed_with_reasons_and_one_line_errors(store, world):
     env = {**os.environ, **world["env"]}
     user = _busy_user(store)

@@ -219,3 +219,44 @@ def test_fast_path_builds_the_same_post_as_the_checked_path(rec):
     assert generic.record(rec, ctx, "line 1").post == checked
     fast = generic._fast_post(rec, ctx)
     assert fast is None or fast == checked
+
+
+@pytest.mark.parametrize(("var", "value", "example"), [
+    ("TOWNSQUARE_MAX_TEXT_CHARS", "abc", "100000"),
+    ("TOWNSQUARE_MAX_BODY_BYTES", "10MB", "10485760"),
+    ("TOWNSQUARE_INGEST_BATCH_SIZE", "abc", "5000"),
+])
+def test_a_bad_integer_setting_names_the_variable_its_value_and_the_fix(settings_env, monkeypatch, var, value,
+                                                                         example):
+    monkeypatch.setenv(var, value)
+    get_settings.cache_clear()
+    with pytest.raises(BadInput) as exc:
+        get_settings()
+    assert str(exc.value) == f"{var}: {value!r} is not a whole number — set it like {var}={example}"
+
+
+def test_the_cli_prints_a_bad_setting_as_one_line(run_cli, monkeypatch):
+    monkeypatch.setenv("TOWNSQUARE_MAX_TEXT_CHARS", "abc")
+    r = run_cli("db", "status")
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "ValidationError" not in r.stderr
+    assert r.stderr.strip() == ("error: TOWNSQUARE_MAX_TEXT_CHARS: 'abc' is not a whole number — set it like "
+                                "TOWNSQUARE_MAX_TEXT_CHARS=100000")
+
+
+def test_posts_dated_more_than_a_day_ahead_are_quarantined(tmp_store, tmp_path):
+    from datetime import timedelta
+
+    soon = (datetime.now(UTC) + timedelta(hours=12)).strftime("%Y-%m-%dT%H:%M:%SZ")  # within the slack: kept
+    records = [{"id": "f1", "text": "from the future", "created_at": "2099-01-01T00:00:00Z"},
+               {"id": "f2", "text": "epoch seconds too", "created_at": 4_070_908_800},
+               {"id": "f3", "text": "a clock a little ahead", "created_at": soon}]
+    report = ingest_records(records, store=tmp_store)
+    assert (report.read, report.new, report.quarantined) == (3, 1, 2)
+    assert report.reasons[0] == ("record 1: created_at: 2099-01-01T00:00:00Z is more than a day in the future — "
+                                 "fix the post's time (UTC or with its offset, e.g. 2026-11-28T14:10:08Z)")
+    assert report.reasons[1].startswith("record 2: created_at: 2099-01-01T00:00:00Z is more than a day")
+    path = tmp_path / "future.jsonl"
+    path.write_bytes(_line(GOOD[0]) + _line({"id": "f4", "text": "x", "created_at": "2099-01-01T00:00:00+08:00"}))
+    report = ingest_path(path, store=tmp_store, progress=False)
+    assert (report.new, report.quarantined) == (1, 1) and "line 2: created_at:" in report.reasons[0]
+    assert max(p["created_at"] for p in tmp_store.query_posts()).year < 2098

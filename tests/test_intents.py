@@ -89,6 +89,8 @@ def test_cli_predict_shows_no_loader_bars(trained):
     assert r.returncode == 0, r.stderr
     assert "Loading weights" not in r.stderr and "Loading weights" not in r.stdout
     assert len((tmp / "two.out").read_text().splitlines()) == 2
+    # two queries time the models' warm-up: no "(0/s)" rate, and the count reads as English
+    assert "labelled 2 queries" in r.stdout and "/s)" not in r.stdout, r.stdout
 
 
 @needs_clinc

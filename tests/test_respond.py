@@ -426,8 +426,17 @@ def test_townsquare_chat_one_shot_and_the_agent_commands(run_cli, tmp_store):
     assert "我想转人工 [/b] [red]马上[/red]" in shown.stdout and "[/b]" in listed.stdout
     assert run_cli("handoffs", "reply", str(out["handoff"]["id"]), "您好，我是客服小王。").returncode == 0
     assert "closed" in run_cli("handoffs", "close", str(out["handoff"]["id"])).stdout
+    again = run_cli("handoffs", "close", str(out["handoff"]["id"]))
+    assert again.returncode == 0 and f"hand-off #{out['handoff']['id']} was already closed" in again.stdout
+    with tmp_store.engine.connect() as conn:
+        n_convs = conn.execute(sql("SELECT count(*) FROM conversations")).scalar()
     bad = run_cli("chat", "--message", "   ")
     assert bad.returncode != 0 and "text: is empty" in bad.stderr + bad.stdout and "Traceback" not in bad.stderr
+    for refused in ("", "x" * 5_000):  # refused messages use up no conversation
+        r = run_cli("chat", "--demo", "--message", refused)
+        assert r.returncode == 1 and r.stderr.startswith("error: text: ") and r.stderr.count("\n") == 1, r.stderr
+    with tmp_store.engine.connect() as conn:
+        assert conn.execute(sql("SELECT count(*) FROM conversations")).scalar() == n_convs
 
 
 # ---- PostgreSQL ----------------------------------------------------------------------------------------------

@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from townsquare.errors import BadInput
 
 
 class Settings(BaseSettings):
@@ -42,6 +45,29 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'townsquare.db'}"
 
 
+# What a value of each type must look like, for the one-line error about a bad setting.
+_KINDS = {"int": "a whole number", "float": "a number", "bool": "true or false"}
+
+
+def _bad_setting(exc: ValidationError) -> BadInput:
+    """pydantic's multi-line report -> one line naming the environment variable, its value and the fix."""
+    first = exc.errors()[0]
+    name = str(first["loc"][0]) if first.get("loc") else ""
+    var = f"TOWNSQUARE_{name.upper()}"
+    field = Settings.model_fields.get(name)
+    kind = field.annotation.__name__ if field is not None and isinstance(field.annotation, type) else ""
+    default = field.default if field is not None else None
+    if isinstance(default, bool):
+        default = str(default).lower()
+    problem = f"{first.get('input')!r} is not {_KINDS.get(kind) or 'valid'}"
+    if not _KINDS.get(kind):
+        problem += f" ({first.get('msg', '')})"
+    return BadInput(var, problem, f"set it like {var}={default}" if default not in (None, "") else f"fix {var}")
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:  # a bad TOWNSQUARE_* variable (or .env line): say which, not pydantic's report
+        raise _bad_setting(exc) from None

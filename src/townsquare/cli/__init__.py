@@ -32,6 +32,11 @@ err = console(stderr=True)
 state = {"debug": False}
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """1 user, 2 users (with thousands separators): counts in messages read as English."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
+
+
 def user_ids(text: str, field: str) -> list[int]:
     """"12,57,301" (or spaces) -> [12, 57, 301]; a one-line error naming the option otherwise."""
     try:
@@ -54,7 +59,18 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"townsquare.cli.{_name}")
 
 
+def _usage_error(exc) -> None:  # noqa: ANN001 (a click.ClickException)
+    """Typer draws a bad flag value ("-k 0") as a multi-line box; ours are one line naming the flag and the fix."""
+    ctx = getattr(exc, "ctx", None)
+    where = f" — see `{ctx.command_path} --help`" if ctx is not None else ""
+    err.print(Text.assemble(("error:", "red"), f" {exc.format_message().rstrip('.')}{where}"), highlight=False,
+              soft_wrap=True)
+
+
 def main() -> None:
+    from typer import rich_utils
+
+    rich_utils.rich_format_error = _usage_error  # typer (pinned <0.29) looks it up at each error
     debug = "--debug" in sys.argv
     if not debug:  # the Hugging Face loaders' bars ("Loading weights: 100%|...") are noise between ours
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")

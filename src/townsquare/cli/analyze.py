@@ -57,13 +57,21 @@ def analyze(
         report = analyze_parquet_with_ray(input, output, address=address, workers=workers)
         typer.echo(f"analysed {report['rows']:,} rows into {output}")
         return
-    from townsquare.understand.batch import analyze_jsonl
+    from townsquare.understand.batch import analyze_jsonl, check_first_line
 
     fix = "give a JSONL file with `id` and `text` per line, or - for standard input"
-    with open_input(input, binary=True, fix=fix) as src, open_output(output, binary=True, example="scored.jsonl") as dst:
-        total = None if is_stdio(input) else os.fstat(src.fileno()).st_size
-        with _progress(total, "analysing", unit_bytes=True) as bar:
-            task = bar.add_task("", total=total)
-            counts = analyze_jsonl(src, dst, on_progress=lambda n: bar.advance(task, n))
+    name = "standard input" if is_stdio(input) else input
+    with open_input(input, binary=True, fix=fix) as src:
+        if src.seekable():  # a file: a CSV is refused before the output is created (or an old one emptied)
+            start = src.tell()
+            first = next((raw for raw in src if raw.strip()), b"")
+            if first:
+                check_first_line(first, name)
+            src.seek(start)
+        with open_output(output, binary=True, example="scored.jsonl") as dst:
+            total = None if is_stdio(input) else os.fstat(src.fileno()).st_size
+            with _progress(total, "analysing", unit_bytes=True) as bar:
+                task = bar.add_task("", total=total)
+                counts = analyze_jsonl(src, dst, on_progress=lambda n: bar.advance(task, n), name=name)
     status_console(output, console(highlight=False, soft_wrap=True)).print(
         f"read {counts['lines']:,} lines, analysed {counts['analysed']:,}, errors {counts['errors']:,} -> {shown(output)}")

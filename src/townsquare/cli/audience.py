@@ -6,7 +6,7 @@ import orjson
 import typer
 from rich.table import Table
 
-from townsquare.cli import app, console, user_ids
+from townsquare.cli import app, console, plural, user_ids
 
 aud_app = typer.Typer(help="Audiences: interest segments, look-alikes, matching and promoting posts.",
                       no_args_is_help=True)
@@ -72,7 +72,7 @@ def lookalike(
     if res["seed_without_history"]:
         out.print(f"left out seed users without history: {', '.join(map(str, res['seed_without_history']))}")
     out.print(_users_table(res["users"]))
-    out.print(f"{len(res['users']):,} look-alikes of {res['seed_used']} seed users")
+    out.print(f"{plural(len(res['users']), 'look-alike')} of {plural(res['seed_used'], 'seed user')}")
 
 
 @aud_app.command("match")
@@ -108,8 +108,8 @@ def promote(
     if as_json:
         _echo_json(p)
         return
-    out.print(f"promotion {p['id']}: post {p['post_id']} to {p['audience']:,} users, at most {p['cap']} impressions "
-              f"per user per {p['cap_hours']} h; feeds carry promoted posts in {default_rate():.0%} of slots")
+    out.print(f"promotion {p['id']}: post {p['post_id']} to {plural(p['audience'], 'user')}, at most "
+              f"{plural(p['cap'], 'impression')} per user per {p['cap_hours']} h; feeds carry promoted posts in {default_rate():.0%} of slots")
 
 
 @aud_app.command("promoted")
@@ -139,4 +139,5 @@ def stop(promoted_id: int = typer.Argument(..., help="The promotion's id.")) -> 
     from townsquare.recommend.promoted import stop_promotion
 
     p = stop_promotion(_store(), promoted_id)
-    out.print(f"promotion {p['id']} stopped after {p['impressions']:,} impressions to {p['reach']:,} users")
+    out.print(f"promotion {p['id']} stopped after {plural(p['impressions'], 'impression')} to "
+              f"{plural(p['reach'], 'user')}")

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.text import Text
 
-from townsquare.cli import app, console
+from townsquare.cli import app, console, plural
 from townsquare.errors import BadInput
 
 out = console(highlight=False, soft_wrap=True)
@@ -65,7 +65,10 @@ def chat(
 ) -> None:
     """Chat with the customer-service assistant (answers cite the knowledge base; /quit to leave)."""
     from townsquare.respond import conversations as convs
+    from townsquare.respond.assistant import check_message
 
+    if message is not None:
+        check_message(message)  # before a conversation is created for a message that would be refused
     store = _store()
     assistant = _assistant(store, demo)
     viewer = convs.Viewer.staff()
@@ -137,7 +140,11 @@ def handoffs_close(handoff_id: int = typer.Argument(...)) -> None:
     """Close the hand-off; the assistant answers the conversation again."""
     from townsquare.respond import handoff
 
-    h = handoff.close(_store(), handoff_id)
+    store = _store()
+    if handoff.get(store, handoff_id)["status"] == "closed":
+        out.print(f"hand-off #{handoff_id} was already closed")
+        return
+    h = handoff.close(store, handoff_id)
     out.print(f"hand-off #{h['id']} is {h['status']}")
 
 
@@ -194,4 +201,4 @@ def corrections_export(output: Path = typer.Option(..., "--output", "-o", help="
     from townsquare.respond import feedback
 
     n = feedback.export_finetune(_store(), output)
-    out.print(f"wrote {n} training pairs to {output}")
+    out.print(f"wrote {plural(n, 'training pair')} to {output}")

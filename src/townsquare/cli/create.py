@@ -17,7 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from townsquare.cli import app, console
+from townsquare.cli import app, console, plural
 from townsquare.errors import BadInput
 
 finetune_app = typer.Typer(help="Fine-tune the create model on your own posts (LoRA).", no_args_is_help=True)
@@ -105,7 +105,7 @@ def prepare(
             fh.write(json.dumps({"prompt": p.prompt, "completion": p.completion, "lang": p.lang,
                                  "source": p.source}, ensure_ascii=False) + "\n")
     _print_report(data.report)
-    out.print(f"wrote {len(data.pairs):,} training pairs to {output}")
+    out.print(f"wrote {plural(len(data.pairs), 'training pair')} to {output}")
 
 
 def _read_pairs(path: Path):

@@ -21,11 +21,16 @@ def _store():
     return Store()
 
 
+WEIGHT_SLACK = 1e-6  # float error in a sum of decimal weights (0.1 + 0.2 + 0.7)
+
+
 def parse_arms(text: str):
-    """"control:0.5,treatment:0.5" (weights optional, equal by default) -> arms."""
+    """"control:0.5,treatment:0.5" (weights optional, equal by default) -> arms. Fractions (every weight below 1)
+    are shares and must sum to 1: silently rescaling 0.7 + 0.5 would run a 58/42 split nobody asked for. Other
+    weights are ratios (a:1,b:3 is 25%/75%); `create` prints the split either way."""
     from townsquare.experiment import Arm
 
-    arms = []
+    arms, given = [], []
     for part in (p.strip() for p in text.split(",") if p.strip()):
         name, _, weight = part.partition(":")
         try:
@@ -33,6 +38,16 @@ def parse_arms(text: str):
         except ValueError:
             raise BadInput("--arms", f"weight {weight!r} of arm {name!r} is not a number",
                            'write arms as "control:0.5,treatment:0.5"') from None
+        given.append(bool(weight.strip()))
+    if any(given):
+        if not all(given):
+            raise BadInput("--arms", "some arms have a weight and some do not",
+                           "give every arm a weight, e.g. control:0.7,treatment:0.3, or none for equal arms")
+        total = sum(a.weight for a in arms)
+        if all(a.weight < 1 for a in arms) and abs(total - 1.0) > WEIGHT_SLACK:
+            raise BadInput("--arms", f"the weights sum to {total:g}, not 1",
+                           "give shares that add up to 1, e.g. control:0.5,treatment:0.5 (or ratios, e.g. "
+                           "control:1,treatment:3)")
     return arms
 
 
@@ -53,7 +68,7 @@ def parse_metrics(text: str) -> list[dict]:
 def create(
     name: str = typer.Argument(..., help="A plain name, e.g. feed-ranker-v2 (it seeds the assignment hash)."),
     arms: str = typer.Option("control:0.5,treatment:0.5", "--arms", help="Arms with weights; the first is the "
-                             "control."),
+                             "control. Fractional weights must sum to 1; others are ratios (a:1,b:3)."),
     metrics: str = typer.Option("engaged:rate:engagement,engagements:mean:engagement", "--metrics",
                                 help="name:rate|mean:event, comma-separated."),
     description: str = typer.Option("", "--description", help="What is being tested."),

@@ -11,7 +11,7 @@ import numpy as np
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from townsquare.cli import app, console
+from townsquare.cli import app, console, plural
 from townsquare.cli.files import open_output, shown, status_console
 from townsquare.errors import BadInput
 
@@ -76,7 +76,8 @@ def batch(
                 written += len(lines)
                 bar.update(task, advance=len(users))
     friends = f", {social.nnz // 2:,} friendships" if social is not None else ""
-    say.print(f"wrote {written:,} recommendations for {n_users:,} users ({n_items:,} items{friends}) "
+    say.print(f"wrote {plural(written, 'recommendation')} for {plural(n_users, 'user')} "
+              f"({plural(n_items, 'item')}{friends}) "
               f"with {model} to {shown(output)} in {time.perf_counter() - started:.1f} s")
     if written < n_users * k:
         say.print(f"{n_users * k - written:,} slots left empty: those users have fewer than {k} unseen items to offer")
@@ -118,7 +119,7 @@ def show(
     check_k(k)
     store = Store(get_engine(get_settings().resolved_database_url))
     user_id = _resolve_user(store, user)
-    svc = get_service(store)
+    svc = get_service(store, auto_train=False)  # no background training: this process ends after one feed
     items = build_feed(store, user_id, k, strategy=strategy)
     prof = user_profile(store, user_id)
     from sqlalchemy import select

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from townsquare.cli import app, console
+from townsquare.cli import app, console, plural
 from townsquare.cli.files import open_output, shown, status_console
 from townsquare.errors import BadInput
 
@@ -17,6 +17,7 @@ intents_app = typer.Typer(help="Intents: train from text,intent examples; label 
                           no_args_is_help=True)
 app.add_typer(intents_app, name="intents")
 out = console(highlight=False, soft_wrap=True)
+MIN_FOR_RATE = 100  # queries: below this, `predict` prints no queries-per-second figure
 
 
 def _encoders(value: str) -> list[str]:
@@ -76,5 +77,7 @@ def predict_cmd(
             f.write(json.dumps({"id": i, "text": t, "intent": label, "confidence": round(float(c), 4)},
                                ensure_ascii=False) + "\n")
     n_oos = sum(label == "oos" for label in intents)
-    status_console(output, out).print(f"labelled {len(texts):,} queries ({n_oos:,} oos) in {secs:.1f} s "
-                                      f"({len(texts) / max(secs, 1e-9):,.0f}/s); wrote {shown(output)}")
+    # A rate over a handful of queries measures the models' warm-up, not their speed ("0/s"): left out there.
+    rate = f" ({len(texts) / max(secs, 1e-9):,.0f}/s)" if len(texts) >= MIN_FOR_RATE else ""
+    status_console(output, out).print(f"labelled {plural(len(texts), 'query', 'queries')} ({n_oos:,} oos) in "
+                                      f"{secs:.1f} s{rate}; wrote {shown(output)}")

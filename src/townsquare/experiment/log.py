@@ -160,9 +160,25 @@ def log_exposures(store: Store, exp: Experiment | str, user_ids: Iterable[int], 
     return arms
 
 
+def _check_exposed(conn, exp: Experiment, users: set[int]) -> None:
+    """The report counts outcomes of exposed users only: an outcome of anyone else would be kept and ignored."""
+    t = ExposureRow.__table__
+    ids, exposed = sorted(users), set()
+    for i in range(0, len(ids), _CHUNK):
+        exposed.update(conn.execute(select(t.c.user_id).where(
+            t.c.experiment_id == exp.id, t.c.user_id.in_(ids[i:i + _CHUNK]))).scalars())
+    missing = [u for u in ids if u not in exposed]
+    if missing:
+        who = f"user {missing[0]} was" if len(missing) == 1 else f"{len(missing):,} users (e.g. {missing[0]}) were"
+        raise BadInput("user_id", f"{who} never exposed to {exp.name!r}, so the report would ignore the outcome",
+                       f"log the exposure first (`townsquare experiment assign {exp.name} USERS --log`, or POST "
+                       f"/experiments/{exp.name}/exposures)")
+
+
 def log_outcomes(store: Store, exp: Experiment | str, outcomes: Iterable[tuple[int, str, float]],
                  at: datetime | None = None) -> int:
-    """Record (user id, event, value) outcomes; events must be ones the experiment's metrics count."""
+    """Record (user id, event, value) outcomes of exposed users; events must be ones the experiment's metrics
+    count. Nothing is recorded when a user was never exposed (BadInput)."""
     exp = require_experiment(store, exp) if isinstance(exp, str) else exp
     when = _now(at)
     rows = []
@@ -176,6 +192,7 @@ def log_outcomes(store: Store, exp: Experiment | str, outcomes: Iterable[tuple[i
         rows.append({"experiment_id": exp.id, "user_id": int(user_id), "metric": event, "value": value,
                      "created_at": when})
     with store.engine.begin() as conn:
+        _check_exposed(conn, exp, {r["user_id"] for r in rows})
         for i in range(0, len(rows), _CHUNK):
             conn.execute(OutcomeRow.__table__.insert(), rows[i:i + _CHUNK])
     return len(rows)

@@ -129,7 +129,7 @@ def _num(x: float | None) -> str:
 def render_text(rep: dict) -> str:
     """The report as plain text for a terminal: SRM verdict, per metric the arms and the comparisons, caution."""
     exp = rep["experiment"]
-    lines = [f"experiment {exp['name']} ({exp['status']}): {rep['users']:,} users exposed, alpha {rep['alpha']}"]
+    lines = [f"experiment {exp['name']} ({exp['status']}): {rep['users']:,} user{'' if rep['users'] == 1 else 's'} exposed, alpha {rep['alpha']}"]
     if exp.get("description"):
         lines.append(exp["description"])
     if exp.get("meta", {}).get("simulated"):

@@ -35,6 +35,7 @@ class Plan:
 
 
 def plan_for(path: Path, fmt: str = "auto") -> Plan:
+    fmt = fmt.replace("_", "-")  # x_v2 means x-v2
     if fmt not in FORMATS:
         raise BadInput("--format", f'"{fmt}" is not a known format', f"use one of {', '.join(FORMATS)}")
     suffix = base_suffix(path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from townsquare.ingest.validate import latest_time
 from townsquare.schema import Author, Post
 
 MAX_REASONS = 20  # how many quarantine reasons a report keeps for the CLI/API to show
@@ -43,6 +44,7 @@ class Context:
     reference_time: datetime  # aware UTC; resolves relative times such as Weibo's "5分钟前"
     platform: str | None = None  # overrides the format's platform name (e.g. one Mastodon server)
     mapping: dict[str, str] | None = None  # generic files: our field -> the file's column
+    latest: datetime = field(default_factory=latest_time)  # later created_at are refused (see validate.FUTURE_SLACK)
 
 
 @dataclass

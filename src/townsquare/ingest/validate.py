@@ -17,6 +17,21 @@ ID_MAX = 128  # posts.platform_id / reply_to columns
 LANG_MAX = 16
 PLATFORM_MAX = 32
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Clocks drift and offsets get mislabelled by hours, but a post more than a day ahead is a wrong time, and storing
+# it would move every feed's clock (the store's newest post) into the future.
+FUTURE_SLACK = timedelta(days=1)
+
+
+def latest_time() -> datetime:
+    """The latest created_at accepted now."""
+    return datetime.now(UTC) + FUTURE_SLACK
+
+
+def not_in_future(ts: datetime, field: str = "created_at", latest: datetime | None = None) -> datetime:
+    if ts > (latest or latest_time()):
+        raise BadInput(field, f"{ts.strftime('%Y-%m-%dT%H:%M:%SZ')} is more than a day in the future",
+                       "fix the post's time (UTC or with its offset, e.g. 2026-11-28T14:10:08Z)")
+    return ts
 
 
 def show(value, limit: int = 40) -> str:
@@ -174,7 +189,7 @@ def make_post(platform: str, pid, text, created_at: datetime, *, max_chars: int,
         platform=platform,
         platform_id=as_id(pid),
         text=as_text(text, max_chars),
-        created_at=created_at,
+        created_at=not_in_future(created_at),
         author_id=as_id(author_id, "author", required=False),
         lang=opt_str(lang, "lang", LANG_MAX),
         reply_to=as_id(reply_to, "reply_to", required=False),

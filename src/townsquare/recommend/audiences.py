@@ -284,7 +284,7 @@ def post_vector(store: Store, post_id: int, model: str | None = None) -> tuple[n
         post = conn.execute(select(p.id, p.author_id).where(p.id == int(post_id))).first()
         vec = conn.execute(select(e.vector).where(e.post_id == int(post_id), e.model == _model(model))).scalar()
     if post is None:
-        raise NotFound(f"post: no post with id {post_id} — find ids with GET /posts or `townsquare` queries")
+        raise NotFound(f"post: no post with id {post_id} — find ids with GET /posts (e.g. ?contains=battery)")
     if vec is None:
         raise BadInput("post", f"post {post_id} has no stored embedding",
                        "run `townsquare analyze --store` to embed the stored posts first")

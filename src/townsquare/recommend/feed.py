@@ -222,8 +222,9 @@ def _key(store: Store) -> str:
     return store.engine.url.render_as_string(hide_password=True)
 
 
-def get_service(store: Store, now: datetime | None = None) -> FeedService:
-    """The store's live service, or a snapshot for a past `now` (its hour; a few are kept)."""
+def get_service(store: Store, now: datetime | None = None, *, auto_train: bool | None = None) -> FeedService:
+    """The store's live service, or a snapshot for a past `now` (its hour; a few are kept). `auto_train=False`
+    keeps a new live service from training a ranker in the background: a one-shot CLI run would exit mid-training."""
     key = _key(store)
     if now is not None:
         now = now if now.tzinfo is None else now.astimezone(UTC).replace(tzinfo=None)
@@ -240,7 +241,7 @@ def get_service(store: Store, now: datetime | None = None) -> FeedService:
     with _lock:
         svc = _live.get(key)
         if svc is None:
-            svc = _live[key] = FeedService(store)
+            svc = _live[key] = FeedService(store, auto_train=auto_train)
         return svc
 
 

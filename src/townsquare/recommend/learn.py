@@ -46,7 +46,7 @@ class TrainReport:
                        "on the newest snapshot")
         for name, m in self.feeds.items():
             out.append(f"{name:>13} feed: recall@50 {m['recall@50']:.3f}, hit@50 {m['hit@50']:.3f} "
-                       f"({m['users']} users, next-day engagements)")
+                       f"({m['users']} user{'' if m['users'] == 1 else 's'}, next-day engagements)")
         if self.note:
             out.append(self.note)
         if self.saved:

@@ -91,7 +91,7 @@ def build_profile(state: FeedState, user_id: int) -> Profile:
         user = conn.execute(select(a.id, a.handle, a.display_name, a.followers, a.extra)
                             .where(a.id == int(user_id))).first()
         if user is None:
-            raise NotFound(f"user_id: no user {user_id} — list users with GET /recommend/users")
+            raise NotFound(f"user_id: no user {user_id} — list users with GET /recommend/users (a feed takes a user id or @handle)")
         follows = [r[0] for r in conn.execute(select(f.followee_id).where(f.follower_id == user.id))]
         events = conn.execute(
             select(i.post_id, i.kind, i.created_at, p.author_id, p.lang)

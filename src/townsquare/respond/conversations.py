@@ -76,7 +76,7 @@ def _row(store: Store, conversation_id: int, viewer: Viewer):
         row = conn.execute(select(ConversationRow).where(ConversationRow.id == conversation_id)).first()
     if row is None or (not viewer.sees_all and row.owner_key_id != viewer.key_id):
         raise NotFound(f"conversation_id: no conversation {conversation_id} for this key — "
-                       "start one with POST /conversations")
+                       "start one with `townsquare chat` (no --conversation) or POST /conversations")
     return row
 
 

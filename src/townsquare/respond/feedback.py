@@ -106,7 +106,7 @@ def get(store: Store, correction_id: int) -> dict:
     with store.engine.connect() as conn:
         r = conn.execute(select(CorrectionRow).where(CorrectionRow.id == correction_id)).first()
     if r is None:
-        raise NotFound(f"correction_id: no correction {correction_id} — list them with GET /corrections")
+        raise NotFound(f"correction_id: no correction {correction_id} — list them with `townsquare corrections list` or GET /corrections")
     return _dict(r)
 
 

@@ -105,7 +105,7 @@ def get(store: Store, handoff_id: int, *, with_conversation: bool = False) -> di
     with store.engine.connect() as conn:
         r = conn.execute(select(HandoffRow).where(HandoffRow.id == handoff_id)).first()
     if r is None:
-        raise NotFound(f"handoff_id: no hand-off {handoff_id} — list the open ones with GET /handoffs")
+        raise NotFound(f"handoff_id: no hand-off {handoff_id} — list the open ones with `townsquare handoffs list` or GET /handoffs")
     conv = convs.with_messages(store, r.conversation_id, convs.Viewer.staff()) if with_conversation else None
     return _dict(r, conv)
 

@@ -16,6 +16,7 @@ import numpy as np
 import orjson
 from sqlalchemy import select
 
+from townsquare.errors import BadInput
 from townsquare.store import Store
 from townsquare.store.tables import AnalysisRow, EmbeddingRow, PostRow
 from townsquare.understand.analyzer import HEADS_DIR, Analyzer
@@ -67,6 +68,20 @@ def _parse_line(number: int, raw: bytes) -> tuple[object, object, str | None, st
     return post_id, text, lang if isinstance(lang, str) and lang else None, None
 
 
+def check_first_line(raw: bytes, name: str = "") -> None:
+    """A whole CSV/TSV file given as JSONL would come back as one "invalid JSON" error per line: refuse it at its
+    first non-empty line instead. Later bad lines still get their own error line (nothing is dropped)."""
+    try:
+        orjson.loads(raw)
+        return
+    except orjson.JSONDecodeError:
+        pass
+    if not (name.lower().endswith((".csv", ".tsv")) or (b"," in raw and b"{" not in raw)):
+        return
+    raise BadInput("--input", f"{name or 'the input'} looks like CSV, not JSONL (its first line is not JSON)",
+                   'analyze reads JSONL: one object with `id` and `text` per line, e.g. {"id": 1, "text": "love it"}')
+
+
 def analyze_lines(lines: Iterator[bytes], analyzer: Analyzer, batch: int = BATCH) -> Iterator[dict]:
     """Analyse JSONL lines in batches; yields one output record per input line, in order."""
     pending: list[tuple[object, object, str | None, str | None]] = []
@@ -88,13 +103,18 @@ def analyze_lines(lines: Iterator[bytes], analyzer: Analyzer, batch: int = BATCH
 
 
 def analyze_jsonl(src: BinaryIO, dst: BinaryIO, analyzer: Analyzer | None = None,
-                  on_progress: Callable[[int], None] | None = None) -> dict:
-    """Stream `src` (JSONL bytes) to `dst`; returns {"lines", "analysed", "errors"}."""
+                  on_progress: Callable[[int], None] | None = None, *, name: str = "") -> dict:
+    """Stream `src` (JSONL bytes, from the file `name`) to `dst`; returns {"lines", "analysed", "errors"}.
+    Raises BadInput, before writing anything, when the input is CSV (see `check_first_line`)."""
     analyzer = analyzer or get_analyzer()
     counts = {"lines": 0, "analysed": 0, "errors": 0}
 
     def lines() -> Iterator[bytes]:
+        checked = False
         for raw in src:
+            if not checked and raw.strip():
+                check_first_line(raw, name)
+                checked = True
             if on_progress:
                 on_progress(len(raw))
             yield raw

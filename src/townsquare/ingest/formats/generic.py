@@ -124,6 +124,8 @@ def _fast_post(rec: dict, ctx: Context) -> Post | None:
         created = created.replace(tzinfo=UTC)
     elif created.utcoffset():
         created = created.astimezone(UTC)
+    if created > ctx.latest:  # `_checked` names the problem
+        return None
     platform = ctx.platform
     if platform is None:
         platform = rec.get("platform")
