@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import orjson
@@ -83,11 +84,13 @@ def test_a_csv_input_is_refused_in_one_line_before_anything_is_written(run_cli, 
     assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(f"error: --input: {csv_file} looks like CSV, not JSONL") and "`id`" in done.stderr
     assert dst.read_text() == "kept\n"  # refused before the output was opened
+    # standard input and files not named .csv/.tsv keep the contract: one output line per input line
     piped = run_cli("analyze", "--input", "-", "--output", "-", input=csv_file.read_text())
-    assert piped.returncode == 1 and "standard input looks like CSV" in piped.stderr and not piped.stdout
-    # a JSONL file whose first line is JSON keeps per-line errors; so does a first line that is no CSV
+    assert piped.returncode == 0 and len(piped.stdout.splitlines()) == 3, piped.stderr
+    assert all("error" in json.loads(line) for line in piped.stdout.splitlines())
     check_first_line(b'{"id": 1, "text": "ok"}\n', "posts.csv")
     check_first_line(b"{not json\n", "posts.jsonl")
+    check_first_line(b"hello, world\n", "posts.jsonl")
     with pytest.raises(BadInput, match="^--input: x.tsv looks like CSV"):
         check_first_line(b"id\ttext\n", "x.tsv")
 

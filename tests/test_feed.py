@@ -294,6 +294,8 @@ def test_api_feed_profile_and_edge_cases(client, store, world):
     assert client.get(f"/users/{user}/feed", params={"strategy": "random"}).status_code == 422
     chrono = client.get(f"/users/{user}/feed", params={"k": 10, "strategy": "chronological"}).json()
     assert chrono["strategy"] == "chronological" and all(i["source"] == "in_network" for i in chrono["items"])
+    empty = client.get(f"/users/{_loner(store)}/feed", params={"strategy": "chronological"}).json()
+    assert empty["count"] == 0 and f"the 3 days before the store's clock, {empty['clock'][:10]}" in empty["note"]
     assert client.get("/recommend/users", params={"q": "newbie"}).json()["users"][0]["id"] == world["newbie"]
     assert client.get("/recommend/status").json()["posts_in_window"] > 500
     client.headers.pop("Authorization")

@@ -111,7 +111,7 @@ def show(
 ) -> None:
     """A user's feed from the store, each item with its reason (`townsquare feed 42` works too)."""
     from townsquare.config import get_settings
-    from townsquare.recommend.feed import build_feed, check_k, get_service, user_profile
+    from townsquare.recommend.feed import build_feed, check_k, empty_note, get_service, user_profile
     from townsquare.store import Store
     from townsquare.store.db import get_engine
     from townsquare.store.tables import PostRow
@@ -145,7 +145,7 @@ def show(
                   f" · active hours (UTC) {prof['active_hours']} ({prof['active_hours_source']})"
                   f" · history {prof['history']['written']} written, {prof['history']['engaged']} engaged")
     if not items:
-        out.print("nothing to show yet: no recent posts from followed accounts, similar posts or trending posts")
+        out.print(empty_note(svc))
     for n, it in enumerate(items, 1):
         handle = st.handles[it.author_id] if it.author_id is not None and it.author_id < len(st.handles) else "?"
         text = " ".join(texts.get(it.post_id, "").split())

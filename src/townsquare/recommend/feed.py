@@ -252,6 +252,15 @@ def reset_services() -> None:
         _past.clear()
 
 
+def empty_note(svc: FeedService) -> str:
+    """Why a feed is empty. The clock is the store's newest post: one recent post in an old archive (the sample
+    world is October 2026) moves it past everything else, and the feed shows only the days before it."""
+    days = svc.max_age / 86_400
+    return (f"nothing to show yet: no posts from followed accounts, similar posts or trending posts in this user's "
+            f"languages in the {days:g} days before the store's clock, {svc.state.clock:%Y-%m-%d %H:%M} UTC (its "
+            f"newest post)")
+
+
 def build_feed(store: Store, user_id: int, k: int = 50, *, strategy: str = "ranked",
                now: datetime | None = None) -> list[FeedItem]:
     """The user's feed: `ranked` (the full pipeline) or `chronological` (followed authors, newest first)."""

@@ -76,8 +76,8 @@ def check_first_line(raw: bytes, name: str = "") -> None:
         return
     except orjson.JSONDecodeError:
         pass
-    if not (name.lower().endswith((".csv", ".tsv")) or (b"," in raw and b"{" not in raw)):
-        return
+    if not name.lower().endswith((".csv", ".tsv")):
+        return  # anything else keeps the contract: one output line per input line, bad ones as error records
     raise BadInput("--input", f"{name or 'the input'} looks like CSV, not JSONL (its first line is not JSON)",
                    'analyze reads JSONL: one object with `id` and `text` per line, e.g. {"id": 1, "text": "love it"}')
 

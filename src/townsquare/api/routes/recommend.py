@@ -84,12 +84,11 @@ def feed(
     store: Store = Depends(get_store),
     _key=Depends(require("recommend")),
 ) -> FeedOut:
-    from townsquare.recommend.feed import get_service
+    from townsquare.recommend.feed import empty_note, get_service
 
     svc = get_service(store)
     items = svc.feed(user_id, k, strategy=strategy)
-    note = "" if items else ("nothing to show yet: no recent posts from followed accounts, similar posts or "
-                             "trending posts in this user's languages")
+    note = "" if items else empty_note(svc)
     return FeedOut(user_id=user_id, strategy=strategy, k=k, count=len(items), ranker=svc.ranker.kind,
                    clock=svc.state.clock.isoformat() + "Z", items=_hydrate(store, items), note=note)
 
