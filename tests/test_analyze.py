@@ -69,6 +69,8 @@ def test_a_dash_reads_standard_input_and_writes_standard_output(run_cli):
 def test_bad_options_give_one_line(run_cli, tmp_path):
     done = run_cli("analyze", "--output", str(tmp_path / "x.jsonl"))
     assert done.returncode != 0 and "--input/--store" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("analyze", "--input", "-", "--output", "-", "--address", "ray://head:10001")  # not ignored
+    assert done.returncode == 1 and done.stderr.startswith("error: --address: is only used with --engine ray")
     done = run_cli("analyze", "--input", str(tmp_path / "missing.jsonl"), "--output", str(tmp_path / "x.jsonl"))
     assert done.returncode != 0 and "--input" in done.stderr and "Traceback" not in done.stderr
 

@@ -72,6 +72,8 @@ def test_lookalikes_share_the_seed_interest(world_store, people):
     assert rate >= 2 * base, (rate, base)
     with pytest.raises(BadInput, match="^seed:"):
         A.lookalike(store, [10**9], 5)
+    with_typo = A.lookalike(store, seed + [10**9], 20)  # an unknown id is named as unknown, not as "no history"
+    assert with_typo["seed_unknown"] == [10**9] and 10**9 not in with_typo["seed_without_history"]
 
 
 def test_match_ranks_users_by_interest_and_leaves_out_the_author(world_store):

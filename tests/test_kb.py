@@ -254,6 +254,9 @@ def test_cli_add_list_search_remove(run_cli, tmp_path):
     hits = [json.loads(line) for line in r.stdout.splitlines()]
     assert r.returncode == 0 and len(hits) == 2
     assert (hits[0]["doc_key"], hits[0]["lang"]) == ("returns", "en")  # a Chinese question, the English page
+    r = run_cli("kb", "search", "warranty", "--lang", "fr")  # no French page: a typo, not a preference
+    assert r.returncode == 1 and r.stderr.startswith("error: --lang: no document is in 'fr' — use one of en, zh"), \
+        r.stderr
     r = run_cli("kb", "remove", "trade-in")
     assert r.returncode == 0 and "removed 1" in r.stdout
     r = run_cli("kb", "remove", "trade-in")

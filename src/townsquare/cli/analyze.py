@@ -38,6 +38,8 @@ def analyze(
                        "e.g. townsquare analyze --input posts.jsonl --output scored.jsonl, or --store")
     if engine not in ("local", "ray"):
         raise BadInput("--engine", f"unknown engine {engine!r}", "use local or ray")
+    if engine == "local" and address:  # a cluster address would otherwise be ignored without a word
+        raise BadInput("--address", "is only used with --engine ray", "add --engine ray, or leave --address out")
     if store:
         from townsquare.store import Store
         from townsquare.understand.batch import analyze_store

@@ -69,6 +69,8 @@ def lookalike(
     if as_json:
         _echo_json(res)
         return
+    if res["seed_unknown"]:
+        out.print(f"left out unknown user ids: {', '.join(map(str, res['seed_unknown']))}")
     if res["seed_without_history"]:
         out.print(f"left out seed users without history: {', '.join(map(str, res['seed_without_history']))}")
     out.print(_users_table(res["users"]))

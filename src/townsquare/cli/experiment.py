@@ -197,6 +197,7 @@ def simulate(
     if as_json:
         typer.echo(orjson.dumps(rep).decode())
         return
-    out.print(f"simulated {summary['users']:,} users in {summary['seconds']:.1f} s (ranker: {summary['ranker']}; "
-              f"mean feed length {summary['mean_feed_length']})\n")
+    fewer = f" (asked for {users:,}: the world has no more people)" if summary["users"] < users else ""
+    out.print(f"simulated {summary['users']:,} users{fewer} in {summary['seconds']:.1f} s (ranker: "
+              f"{summary['ranker']}; mean feed length {summary['mean_feed_length']})\n")
     typer.echo(render_text(rep))

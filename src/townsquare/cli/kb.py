@@ -95,7 +95,12 @@ def search_cmd(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per passage."),
 ) -> None:
     """Hybrid search (BM25 + multilingual embeddings, fused): the passages the assistant would cite."""
-    hits = _kb().search(query, k=k, lang=lang)
+    kb = _kb()
+    if lang:  # the assistant may ask for a language the KB lacks (it then quotes the other); a person means a typo
+        have = sorted({d["lang"] for d in kb.documents() if d["kind"] != "intent"})
+        if have and lang not in have:
+            raise BadInput("--lang", f"no document is in {lang!r}", f"use one of {', '.join(have)}, or leave it out")
+    hits = kb.search(query, k=k, lang=lang)
     if not hits:
         out.print("no passages — the knowledge base is empty; add documents with `townsquare kb add PATH`")
         return

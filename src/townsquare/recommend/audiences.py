@@ -263,8 +263,14 @@ def lookalike(store: Store, seed: Iterable[int], k: int = 100, *, model: str | N
     seed = list(dict.fromkeys(int(s) for s in seed))
     if not seed:
         raise BadInput("seed", "no seed users given", "give the ids of users like the audience you want")
+    with store.engine.connect() as conn:
+        known = set(conn.execute(select(AuthorRow.id).where(AuthorRow.id.in_(seed))).scalars())
+    unknown = [s for s in seed if s not in known]  # a typo is not "a user without history"
+    if len(unknown) == len(seed):
+        raise BadInput("seed", f"no user has the id{'s' if len(seed) > 1 else ''} {', '.join(map(str, seed[:5]))}",
+                       "list users with GET /recommend/users")
     uv = user_vectors(store, model)
-    rows, missing = uv.rows(seed)
+    rows, missing = uv.rows([s for s in seed if s in known])
     if not len(rows):
         raise BadInput("seed", f"none of the {len(seed)} seed users has history (posts or engagements)",
                        "pick seed users who have written or engaged with posts")
@@ -274,7 +280,7 @@ def lookalike(store: Store, seed: Iterable[int], k: int = 100, *, model: str | N
     scores[rows] = -np.inf
     top = np.argsort(-scores)[: min(k, len(scores) - len(rows))]
     users = [{"user_id": int(uv.user_ids[i]), "score": round(float(scores[i]), 4)} for i in top]
-    return {"seed_used": len(rows), "seed_without_history": missing, "users": users}
+    return {"seed_used": len(rows), "seed_without_history": missing, "seed_unknown": unknown, "users": users}
 
 
 def post_vector(store: Store, post_id: int, model: str | None = None) -> tuple[np.ndarray, int | None]:
