@@ -98,13 +98,6 @@ def _records(path: Path, fmt: str):
                 yield message(line.decode("utf-8", "replace").rstrip("\n"), fmt)
 
 
-def _in_process() -> bool:
-    """The embedded stream: an in-process queue, not Redis."""
-    from townsquare.config import get_settings
-
-    return get_settings().stream_url in ("", "memory://")
-
-
 def _record_format(fmt: str) -> str:
     """Checked before anything is sent: an unknown format would quarantine every record. x_v2 means x-v2."""
     from townsquare.ingest.formats import READERS
@@ -128,7 +121,7 @@ def stream(
     """Replay a file into the stream at a given rate (for demos and tests)."""
     from townsquare.listen.consumer import start_in_background
     from townsquare.listen.pipeline import ListenPipeline
-    from townsquare.listen.queue import get_queue
+    from townsquare.listen.queue import MemoryQueue, get_queue
 
     if not path.is_file():
         raise BadInput("PATH", f"{path} does not exist or is not a file", "check the path")
@@ -136,7 +129,7 @@ def stream(
         raise BadInput("--rate", f"{rate} is negative", "use posts per second, or 0 for as fast as possible")
     fmt = _record_format(fmt)
     queue = get_queue()
-    consume = _in_process() if consume is None else consume
+    consume = isinstance(queue, MemoryQueue) if consume is None else consume
     consumer = None
     if consume:
         thread, stop, consumer = start_in_background(queue, ListenPipeline(), block_ms=200)
@@ -174,16 +167,17 @@ def consume_cmd(
     from townsquare.listen.consumer import Consumer
     from townsquare.listen.notify import start_sender
     from townsquare.listen.pipeline import ListenPipeline
-    from townsquare.listen.queue import get_queue
+    from townsquare.listen.queue import MemoryQueue, get_queue
 
     if batch < 1:
         raise BadInput("--batch", f"{batch} is not a batch size", "use e.g. --batch 256")
-    if _in_process():  # this process's own queue: nothing else can ever publish to it, so it would wait forever
+    queue = get_queue()
+    if isinstance(queue, MemoryQueue):  # this process's own queue: nothing else can publish to it, it would wait forever
         raise BadInput("TOWNSQUARE_STREAM_URL", "is not set, and `listen consume` needs a Redis stream to read",
                        "set TOWNSQUARE_STREAM_URL=redis://host:6379/0 (the embedded `townsquare serve` processes "
                        "posts in-process)")
     pipeline = ListenPipeline()
-    consumer = Consumer(get_queue(), pipeline, name, batch=batch, claim_idle_ms=int(claim_after * 1000))
+    consumer = Consumer(queue, pipeline, name, batch=batch, claim_idle_ms=int(claim_after * 1000))
     sender, sender_stop = start_sender(pipeline.store)
     stop = threading.Event()
     out.print(f"consumer {consumer.name} running (Ctrl-C to stop)")

@@ -27,8 +27,8 @@ def latest_time() -> datetime:
     return datetime.now(UTC) + FUTURE_SLACK
 
 
-def not_in_future(ts: datetime, field: str = "created_at", latest: datetime | None = None) -> datetime:
-    if ts > (latest or latest_time()):
+def not_in_future(ts: datetime, field: str = "created_at") -> datetime:
+    if ts > latest_time():
         raise BadInput(field, f"{ts.strftime('%Y-%m-%dT%H:%M:%SZ')} is more than a day in the future",
                        "fix the post's time (UTC or with its offset, e.g. 2026-11-28T14:10:08Z)")
     return ts

@@ -228,13 +228,14 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
         langs = np.array([getattr(passages[i], "lang", "") for i, _, _ in cands])
         for lg in set(langs.tolist()):
             ranked[langs == lg] -= ranked[langs == lg].max()
+    lex = np.array([lexical(s) for s in texts])
     scores = []
-    for (i, _j, s), c, head, place, r in zip(cands, cos, heads, places, ranked, strict=True):
+    for (i, _j, _s), c, head, place, r, w in zip(cands, cos, heads, places, ranked, lex, strict=True):
         rank_bonus = 0.05 * (len(passages) - i) / len(passages)  # retrieval order breaks near-ties
         rank_bonus += PASSAGE_WEIGHT * float(getattr(passages[i], "score", 0.0))
         lead_bonus = LEAD_BONUS / (1 + place)  # a section's first sentences state its rule; later ones exceptions
         section = HEADING_WEIGHT * head_score.get(head, 0.0)
-        scores.append(float(c) + LEXICAL_WEIGHT * lexical(s) + rank_bonus + lead_bonus + section
+        scores.append(float(c) + LEXICAL_WEIGHT * float(w) + rank_bonus + lead_bonus + section
                       + RANK_WEIGHT * float(r))
     order = np.argsort(-np.asarray(scores))
     best = scores[order[0]]
@@ -254,7 +255,7 @@ def pick_sentences(query: str, query_vector: np.ndarray, passages: list, embedde
     if ranker is not None and RANK_WEIGHT:
         content, margin = np.asarray(ranked, dtype=np.float64), RANKED_SECTION_MARGIN
     else:
-        content = cos + LEXICAL_WEIGHT * np.array([lexical(s) for s in texts])
+        content = cos + LEXICAL_WEIGHT * lex
         margin = SECTION_MARGIN
     for k in _section_picks(int(order[0]), cands, heads, content, scores, margin):
         i, j, s = cands[k]
