@@ -112,7 +112,11 @@ export default {
     async function show() {
       if (state.user === null) return;
       const hash = `#/recommend?user=${state.user}`;
-      if (window.location.hash !== hash) history.replaceState(null, "", hash);
+      // Only while the URL is still this page's: a feed that loads after the user clicked on to another page
+      // must not put #/recommend back (the shell reads the hash when it handles the click, and showed Recommend).
+      if (/^#\/recommend(?:[?]|$)/.test(window.location.hash) && window.location.hash !== hash) {
+        history.replaceState(null, "", hash);
+      }
       root.dataset.state = "loading";
       status.textContent = `loading the feed of user ${state.user} …`;
       try {
