@@ -7,6 +7,7 @@ import json
 import os
 import socket
 import subprocess
+import time
 import urllib.request
 from pathlib import Path
 
@@ -119,6 +120,11 @@ def test_chat_hand_off_and_the_agent_console(respond_server, tmp_path):
         if os.environ.get("TOWNSQUARE_SCREENSHOTS"):
             b.screenshot(REPO / os.environ["TOWNSQUARE_SCREENSHOTS"] / "respond-agent.png")
 
+        # another tab switches this browser to the customer's key: the open console keeps the agent's key, so its
+        # next poll is not refused (CI once caught that race between _use_key's two steps)
+        b.eval(f"localStorage.setItem('townsquare.key', {customer!r})")
+        time.sleep(3.5)  # longer than one poll (POLL_MS 2.5 s)
+        assert not b.console_errors, b.console_errors
         _use_key(b, base, customer)  # the customer sees the agent's answer in the same conversation
         b.wait_for("document.querySelectorAll('#chat-log li.role-agent').length === 1", timeout=20)
         assert "Lena from Acme" in b.text("#chat-log li.role-agent")

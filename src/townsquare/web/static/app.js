@@ -64,7 +64,11 @@ async function render() {
   try {
     const page = (await import(`./pages/${name}.js`)).default;
     document.title = `${page.title} · townsquare`;
-    await page.render(root, { api, toast, askForKey });
+    // The page calls with the key it was drawn for: a key changed meanwhile (another tab, the key dialog, which
+    // draws the page again) never reaches a page that is still polling with what the old key allowed.
+    const pageKey = key.get();
+    const pageApi = (path, options = {}) => api(path, { apiKey: pageKey, ...options });
+    await page.render(root, { api: pageApi, apiKey: pageKey, toast, askForKey });
     if (mine === renderCount) main.dataset.state = "ready";
   } catch (err) {
     if (mine !== renderCount) return;

@@ -2,7 +2,6 @@
 // and each alert's explanation — clusters, summary and an editable holding statement. New alerts arrive over
 // Server-Sent Events (read with fetch so the API key travels in a header) and appear without a reload.
 import uPlot from "../vendor/uplot/uPlot.esm.js";
-import { key } from "../api.js";
 import { fmt, h, languageName } from "../dom.js";
 
 const css = document.createElement("link");
@@ -76,9 +75,9 @@ function alertDetail(a, watchName) {
       (e.top_authors || []).map((t) => `@${t.handle} (${fmt.number(t.followers)})`).join(", ") || "—"));
 }
 
-async function* sse(path, signal) {
+async function* sse(path, apiKey, signal) {
   // EventSource cannot send an Authorization header; fetch can, and streams the body.
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${key.get()}` }, signal });
+  const response = await fetch(path, { headers: { Authorization: `Bearer ${apiKey}` }, signal });
   if (!response.ok) throw new Error(`events: ${response.status}`);
   const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
@@ -99,7 +98,7 @@ async function* sse(path, signal) {
 
 export default {
   title: "Listen",
-  async render(root, { api, toast }) {
+  async render(root, { api, apiKey, toast }) {
     const state = { watches: [], watch: null, minutes: 60, alerts: [], plot: null, selected: null };
     const chartBox = h("div", { class: "listen-chart" });
     const tops = h("div", { class: "grid" });
@@ -215,7 +214,7 @@ export default {
       while (root.isConnected) {
         try {
           const last = state.alerts.length ? Math.max(...state.alerts.map((a) => a.id)) : 0;
-          for await (const msg of sse(`/listen/events?after=${last}`, abort.signal)) {
+          for await (const msg of sse(`/listen/events?after=${last}`, apiKey, abort.signal)) {
             if (msg.event === "alert") {
               state.alerts = [msg.data, ...state.alerts.filter((a) => a.id !== msg.data.id)];
               renderAlerts();

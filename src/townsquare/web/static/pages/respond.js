@@ -2,7 +2,6 @@
 // and the agents' console: open hand-offs with their summary, the conversation, a reply box.
 // A customer key sees only the chat; agent and admin keys see both.
 import { h, fmt } from "../dom.js";
-import { key } from "../api.js";
 
 const POLL_MS = 2500;
 const HANDED_OFF = "A colleague has this conversation and will reply here.";
@@ -16,7 +15,7 @@ function stylesheet() {
   document.head.append(h("link", { id: "respond-css", rel: "stylesheet", href: "/static/pages/respond.css" }));
 }
 
-const storageName = () => `townsquare.respond.conversation.${key.get().slice(0, 12)}`;
+const storageName = (apiKey) => `townsquare.respond.conversation.${apiKey.slice(0, 12)}`;
 
 function sourcesList(meta) {
   if (!meta.sources || !meta.sources.length) return null;
@@ -56,14 +55,15 @@ function bubble(m, { api, rate = false } = {}) {
     sourcesList(meta), rating);
 }
 
-function chatPanel(root, api) {
+function chatPanel(api, apiKey) {
+  const stored = storageName(apiKey);
   const log = h("ol", { class: "chat-log", id: "chat-log" });
   const input = h("textarea", { id: "chat-input", rows: 2, maxlength: 4000,
     placeholder: "Ask about returns, shipping, warranty or your account — English or 中文" });
   const send = h("button", { type: "submit", class: "primary", id: "chat-send" }, "Send");
   const fresh = h("button", { type: "button", class: "secondary", id: "chat-new" }, "New conversation");
   const status = h("p", { class: "muted small", id: "chat-status" });
-  let conversation = Number(localStorage.getItem(storageName())) || null;
+  let conversation = Number(localStorage.getItem(stored)) || null;
   let last = 0;
 
   function show(messages) {
@@ -83,7 +83,7 @@ function chatPanel(root, api) {
       if (c.handoff) status.textContent = HANDED_OFF;
     } catch (err) {
       if (err.status === 404) { // e.g. another key's conversation: start over
-        localStorage.removeItem(storageName());
+        localStorage.removeItem(stored);
         conversation = null;
       }
     }
@@ -101,7 +101,7 @@ function chatPanel(root, api) {
     try {
       if (!conversation) {
         conversation = (await api("/conversations", { method: "POST", body: { channel: "web" } })).id;
-        localStorage.setItem(storageName(), String(conversation));
+        localStorage.setItem(stored, String(conversation));
       }
       const out = await api(`/conversations/${conversation}/messages`, { method: "POST", body: { text } });
       input.value = "";
@@ -119,7 +119,7 @@ function chatPanel(root, api) {
   }
 
   fresh.addEventListener("click", () => {
-    localStorage.removeItem(storageName());
+    localStorage.removeItem(stored);
     conversation = null;
     last = 0;
     log.replaceChildren();
@@ -226,11 +226,11 @@ function consolePanel(api) {
 
 export default {
   title: "Respond",
-  async render(root, { api }) {
+  async render(root, { api, apiKey }) {
     stylesheet();
     const me = await api("/me");
     const agent = me.permissions.includes("*") || me.permissions.includes("respond");
-    const chat = chatPanel(root, api);
+    const chat = chatPanel(api, apiKey);
     const desk = agent ? consolePanel(api) : null;
     root.append(
       h("header", { class: "page-head" }, h("h1", {}, "Respond"),
