@@ -1,5 +1,5 @@
 """The checks every candidate passes before anyone sees it as usable: platform limit, language, toxicity,
-PII, tone, hashtags, emptiness and duplicates. Each failure is a reason a person can read.
+PII, tone, hashtags, the brief's figures and links, emptiness and duplicates. Each failure is a reason a person can read.
 
 The understand models do the judging, in one batched pass over all candidates.
 """
@@ -19,6 +19,13 @@ REGRET_TONES = {"apologetic", "empathetic"}  # an apology reads negative to a se
 NEGATIVE_MAX_REGRET = 0.9
 _HASHTAG = re.compile(r"(?<![\w#])#\w+")
 _SENTENCE_END = re.compile(r"[.!?。！？…]")
+# The figures a brand post must not change or make up: numbers (20%, 3.2, 9am, 12-25) and Chinese counted words
+# (八五折, 九点). Links likewise: the model learnt from tweets and writes plausible addresses of its own.
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_ZH_FIGURE = re.compile(r"[〇零一二两三四五六七八九十百千万]+[点折月日号元块岁年天个]")
+_LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|cn|io|co|me|app)\b[^\s，。]*", re.I)
+_TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+(?:\s*@?\s*(?:\.{2,}|…))?\s*$")  # "#love @...": a cut-off sign-off
+HASHTAGS_MAX = {"x": 2, "mastodon": 3, "weibo": 2}  # more reads as spam to people and to platforms' rankers
 
 
 @dataclass
@@ -53,9 +60,38 @@ def fit_to_limit(text: str, limit: int) -> str | None:
     return None
 
 
+def figures(text: str) -> set[str]:
+    """The numbers of a text as values ("9:00" and "9am" both hold 9; zeros say nothing) and its Chinese counted
+    words ("八五折", "九点")."""
+    out = {f"{float(m.group()):g}" for m in _NUMBER.finditer(text) if float(m.group())}
+    return out | {m.group() for m in _ZH_FIGURE.finditer(text)}
+
+
+def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
+    """The run of hashtags a post ends with, cut to the ``most`` first ones that are not a repeat of an earlier
+    one's stem (#delicious #deliciousness #deliciousfood) and not a number the brief lacks (#BeachCleanup2016).
+    Hashtags inside a sentence stay: taking them out would break it."""
+    run = _TRAILING_TAGS.search(text)
+    if run is None:
+        return text
+    known, kept, stems = figures(brief), [], set()
+    for tag in _HASHTAG.findall(run.group()):
+        stem = tag[1:].lower()[:5]
+        if stem in stems or not figures(tag) <= known:
+            continue
+        stems.add(stem)
+        kept.append(tag)
+    body = text[:run.start()].rstrip()
+    return f"{body} {' '.join(kept[:most])}".strip() if kept[:most] else body
+
+
 def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags: bool | None,
-          platform: str, analyzer) -> list[Checked]:
+          platform: str, analyzer, brief: str = "", context: str = "") -> list[Checked]:
+    """Gate every candidate; ``brief`` (and ``context``, the post replied to) hold the figures and links a
+    candidate may use: it must keep the brief's figures and invent none."""
     out = [Checked(t) for t in texts]
+    allowed = figures(brief) | figures(context)
+    links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief} {context}")}
     for c in out:
         fitted = fit_to_limit(c.text, limit)
         if fitted is None:
@@ -94,6 +130,13 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
         tags = _HASHTAG.findall(c.text)
         if hashtags is False and tags:
             c.reject(f"hashtags: has {', '.join(tags[:3])}, asked for none")
+        said = figures(c.text)
+        if missing := sorted(figures(brief) - said):
+            c.reject(f"facts: leaves out {', '.join(missing)} from the brief")
+        if made_up := sorted(said - allowed):
+            c.reject(f"facts: {', '.join(made_up)} is not in the brief")
+        if new_links := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
+            c.reject(f"link: {new_links[0]} is not in the brief")
         key = re.sub(r"\W+", "", c.text.lower())
         if key and key in seen:
             c.reject(f"duplicate: same words as another candidate ({texts[seen[key]][:40]!r})")

@@ -20,7 +20,7 @@ from functools import lru_cache
 import numpy as np
 
 from townsquare.create.finetune.prompt import LANGUAGES, PLATFORM_LIMITS, STOP, build_prompt
-from townsquare.create.gates import check
+from townsquare.create.gates import HASHTAGS_MAX, check, trim_hashtags
 from townsquare.errors import BadInput
 from townsquare.text import strip_checkin
 
@@ -159,9 +159,10 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
         gens += generator.generate([prompt], max_tokens=_max_tokens(limit, req.lang), temperature=req.temperature,
                                    top_p=req.top_p, n=sampled, stop=list(STOP), seed=seed, beams=req.beams,
                                    avoid_start=avoid)[0]
-        texts = [tidy(g.text, req.brief or "") for g in gens]
+        most = 0 if req.hashtags is False else HASHTAGS_MAX[req.platform]  # none asked: a trailing run goes
+        texts = [trim_hashtags(tidy(g.text, req.brief or ""), req.brief or "", most) for g in gens]
         checked = check(texts, lang=req.lang, limit=limit, tone=req.tone, hashtags=req.hashtags,
-                        platform=req.platform, analyzer=analyzer)
+                        platform=req.platform, analyzer=analyzer, brief=req.brief or "", context=req.reply_to or "")
         for c, g in zip(checked, gens, strict=True):
             if g.finish_reason == "length" and c.passed and len(c.text) >= limit * 0.95:
                 c.reject("length: the model ran out of tokens mid-post")
