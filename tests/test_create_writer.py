@@ -72,6 +72,9 @@ def test_a_post_keeps_the_briefs_figures_and_links_and_invents_none():
     reply = check(["Sorry about order 10023, we are on it"], lang="en", limit=280, tone=None, hashtags=True,
                   platform="x", analyzer=get_analyzer(), context="where is my order 10023??")
     assert reply[0].passed, reply[0].reasons  # a reply may quote the post it answers
+    promise = check(["Sorry! It will be with you within 24 hours"], lang="en", limit=280, tone=None, hashtags=True,
+                    platform="x", analyzer=get_analyzer(), context="where is my order??")
+    assert promise[0].reasons == ["facts: 24 is not in the brief or the post replied to"]  # no promises made up
 
 
 def test_hashtags_a_post_ends_with_are_cut_to_a_few_relevant_ones():

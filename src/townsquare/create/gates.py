@@ -92,6 +92,7 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
     out = [Checked(t) for t in texts]
     allowed = figures(brief) | figures(context)
     links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief} {context}")}
+    source = "the brief or the post replied to" if context else "the brief"
     for c in out:
         fitted = fit_to_limit(c.text, limit)
         if fitted is None:
@@ -134,9 +135,9 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
         if missing := sorted(figures(brief) - said):
             c.reject(f"facts: leaves out {', '.join(missing)} from the brief")
         if made_up := sorted(said - allowed):
-            c.reject(f"facts: {', '.join(made_up)} is not in the brief")
+            c.reject(f"facts: {', '.join(made_up)} is not in {source}")
         if new_links := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
-            c.reject(f"link: {new_links[0]} is not in the brief")
+            c.reject(f"link: {new_links[0]} is not in {source}")
         key = re.sub(r"\W+", "", c.text.lower())
         if key and key in seen:
             c.reject(f"duplicate: same words as another candidate ({texts[seen[key]][:40]!r})")
