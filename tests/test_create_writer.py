@@ -58,6 +58,7 @@ def test_a_post_keeps_the_briefs_figures_and_links_and_invents_none():
 
     assert figures("20% off, update to 3.2 by 9:00 (not 9.5)") == {"20", "3.2", "9", "9.5"}
     assert figures("新款跑鞋周五上市，会员八五折，上午九点开门") == {"八五折", "九点"}  # 周五 is a day, not a figure
+    assert figures("¥1,000 or 1000 yuan, 1,5 and 2,50") == {"1000", "1", "5", "2", "50"}
     brief = "new running shoes drop Friday, 20% off for members at acme.example/run"
     texts = ["New running shoes drop Friday: 20% off for members! acme.example/run",
              "New running shoes drop Friday! Members save big",

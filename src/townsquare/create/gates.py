@@ -22,6 +22,7 @@ _SENTENCE_END = re.compile(r"[.!?。！？…]")
 # The figures a brand post must not change or make up: numbers (20%, 3.2, 9am, 12-25) and Chinese counted words
 # (八五折, 九点). Links likewise: the model learnt from tweets and writes plausible addresses of its own.
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _ZH_FIGURE = re.compile(r"[〇零一二两三四五六七八九十百千万]+[点折月日号元块岁年天个]")
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|cn|io|co|me|app)\b[^\s，。]*", re.I)
 _TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+(?:\s*@?\s*(?:\.{2,}|…))?\s*$")  # "#love @...": a cut-off sign-off
@@ -61,8 +62,9 @@ def fit_to_limit(text: str, limit: int) -> str | None:
 
 
 def figures(text: str) -> set[str]:
-    """The numbers of a text as values ("9:00" and "9am" both hold 9; zeros say nothing) and its Chinese counted
-    words ("八五折", "九点")."""
+    """The numbers of a text as values ("9:00" and "9am" both hold 9, "1,000" is 1000; zeros say nothing) and its
+    Chinese counted words ("八五折", "九点")."""
+    text = _THOUSANDS.sub("", text)  # "¥1,000" and "¥1000" are one figure
     out = {f"{float(m.group()):g}" for m in _NUMBER.finditer(text) if float(m.group())}
     return out | {m.group() for m in _ZH_FIGURE.finditer(text)}
 
