@@ -57,7 +57,9 @@ def test_a_post_keeps_the_briefs_figures_and_links_and_invents_none():
     from townsquare.understand.batch import get_analyzer
 
     assert figures("20% off, update to 3.2 by 9:00 (not 9.5)") == {"20", "3.2", "9", "9.5"}
-    assert figures("新款跑鞋周五上市，会员八五折，上午九点开门") == {"八五折", "九点"}  # 周五 is a day, not a figure
+    assert figures("新款跑鞋周五上市，会员八五折，上午九点开门") == {"85", "9", "周五"}
+    assert figures("85折，9点，十二月，两百元，星期天") == {"85", "9", "12", "200", "周日"}
+    assert figures("Mon-Fri, open late on Thursdays; the sun is out, I sat down") == {"Monday", "Friday", "Thursday"}
     assert figures("¥1,000 or 1000 yuan, 1,5 and 2,50") == {"1000", "1", "5", "2", "50"}
     brief = "new running shoes drop Friday, 20% off for members at acme.example/run"
     texts = ["New running shoes drop Friday: 20% off for members! acme.example/run",
@@ -71,10 +73,10 @@ def test_a_post_keeps_the_briefs_figures_and_links_and_invents_none():
     assert "facts: 30 is not in the brief" in out[2].reasons
     assert "link: www.indexstore.com/giftcards is not in the brief" in out[3].reasons
     reply = check(["Sorry about order 10023, we are on it"], lang="en", limit=280, tone=None, hashtags=True,
-                  platform="x", analyzer=get_analyzer(), context="where is my order 10023??")
+                  platform="x", analyzer=get_analyzer(), brief="", context="where is my order 10023??")
     assert reply[0].passed, reply[0].reasons  # a reply may quote the post it answers
     promise = check(["Sorry! It will be with you within 24 hours"], lang="en", limit=280, tone=None, hashtags=True,
-                    platform="x", analyzer=get_analyzer(), context="where is my order??")
+                    platform="x", analyzer=get_analyzer(), brief="", context="where is my order??")
     assert promise[0].reasons == ["facts: 24 is not in the brief or the post replied to"]  # no promises made up
 
 

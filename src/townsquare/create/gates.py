@@ -19,11 +19,16 @@ REGRET_TONES = {"apologetic", "empathetic"}  # an apology reads negative to a se
 NEGATIVE_MAX_REGRET = 0.9
 _HASHTAG = re.compile(r"(?<![\w#])#\w+")
 _SENTENCE_END = re.compile(r"[.!?。！？…]")
-# The figures a brand post must not change or make up: numbers (20%, 3.2, 9am, 12-25) and Chinese counted words
-# (八五折, 九点). Links likewise: the model learnt from tweets and writes plausible addresses of its own.
+# The figures a brand post must not change or make up: numbers (20%, 3.2, 9am, 12-25), Chinese counted words
+# (八五折, 九点) and days of the week. Links likewise: the model learnt from tweets and writes plausible addresses of its own.
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_ZH_FIGURE = re.compile(r"[〇零一二两三四五六七八九十百千万]+[点折月日号元块岁年天个]")
+_ZH_FIGURE = re.compile(r"([〇零一二两三四五六七八九十百千万]+)[点折月日号元块岁年天个]")
+_ZH_DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"零": 0, "两": 2}
+_ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_EN_DAY = re.compile(r"\b(?i:(mon|tues|wednes|thurs|fri|satur|sun)days?)\b|\b(Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)\b")
+_ZH_DAY = re.compile(r"(?:周|星期|礼拜)([一二三四五六日天])")
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|cn|io|co|me|app)\b[^\s，。]*", re.I)
 _TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+(?:\s*@?\s*(?:\.{2,}|…))?\s*$")  # "#love @...": a cut-off sign-off
 HASHTAGS_MAX = {"x": 2, "mastodon": 3, "weibo": 2}  # more reads as spam to people and to platforms' rankers
@@ -61,12 +66,29 @@ def fit_to_limit(text: str, limit: int) -> str | None:
     return None
 
 
+def _zh_number(run: str) -> float:
+    """九 -> 9, 十二 -> 12, 两百 -> 200; a run of bare digits reads digit by digit, as discounts do (八五折 -> 85)."""
+    if not any(c in _ZH_UNITS for c in run):
+        return float("".join(str(_ZH_DIGITS[c]) for c in run))
+    total, digit = 0, 0
+    for c in run:
+        if c in _ZH_UNITS:
+            total += (digit or 1) * _ZH_UNITS[c]
+            digit = 0
+        else:
+            digit = _ZH_DIGITS[c]
+    return float(total + digit)
+
+
 def figures(text: str) -> set[str]:
-    """The numbers of a text as values ("9:00" and "9am" both hold 9, "1,000" is 1000; zeros say nothing) and its
-    Chinese counted words ("八五折", "九点")."""
+    """The numbers of a text as values ("9:00", "9am", "九点" all hold 9, "1,000" is 1000, "八五折" and "85折" 85;
+    zeros say nothing) and its days of the week ("Fri" and "Fridays" are Friday, 星期五 is 周五)."""
     text = _THOUSANDS.sub("", text)  # "¥1,000" and "¥1000" are one figure
     out = {f"{float(m.group()):g}" for m in _NUMBER.finditer(text) if float(m.group())}
-    return out | {m.group() for m in _ZH_FIGURE.finditer(text)}
+    out |= {f"{_zh_number(m.group(1)):g}" for m in _ZH_FIGURE.finditer(text)}
+    out |= {next(d for d in _DAYS if d.lower()[:3] == (m.group(1) or m.group(2)).lower()[:3])
+            for m in _EN_DAY.finditer(text)}
+    return out | {"周" + ("日" if m.group(1) == "天" else m.group(1)) for m in _ZH_DAY.finditer(text)}
 
 
 def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
@@ -88,12 +110,12 @@ def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
 
 
 def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags: bool | None,
-          platform: str, analyzer, brief: str = "", context: str = "") -> list[Checked]:
-    """Gate every candidate; ``brief`` (and ``context``, the post replied to) hold the figures and links a
-    candidate may use: it must keep the brief's figures and invent none."""
+          platform: str, analyzer, brief: str | None = None, context: str = "") -> list[Checked]:
+    """Gate every candidate. Given a ``brief`` (and ``context``, the post replied to), they hold the figures and
+    links a candidate may use: it must keep the brief's figures and invent none."""
     out = [Checked(t) for t in texts]
-    allowed = figures(brief) | figures(context)
-    links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief} {context}")}
+    allowed = figures(brief or "") | figures(context)
+    links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief or ''} {context}")}
     source = "the brief or the post replied to" if context else "the brief"
     for c in out:
         fitted = fit_to_limit(c.text, limit)
@@ -133,13 +155,14 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
         tags = _HASHTAG.findall(c.text)
         if hashtags is False and tags:
             c.reject(f"hashtags: has {', '.join(tags[:3])}, asked for none")
-        said = figures(c.text)
-        if missing := sorted(figures(brief) - said):
-            c.reject(f"facts: leaves out {', '.join(missing)} from the brief")
-        if made_up := sorted(said - allowed):
-            c.reject(f"facts: {', '.join(made_up)} is not in {source}")
-        if new_links := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
-            c.reject(f"link: {new_links[0]} is not in {source}")
+        if brief is not None:  # no brief to hold to: the figures are the caller's business
+            said = figures(c.text)
+            if missing := sorted(figures(brief) - said):
+                c.reject(f"facts: leaves out {', '.join(missing)} from the brief")
+            if made_up := sorted(said - allowed):
+                c.reject(f"facts: {', '.join(made_up)} is not in {source}")
+            if new := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
+                c.reject(f"link: {new[0]} is not in {source}")
         key = re.sub(r"\W+", "", c.text.lower())
         if key and key in seen:
             c.reject(f"duplicate: same words as another candidate ({texts[seen[key]][:40]!r})")
