@@ -59,6 +59,7 @@ def test_a_post_keeps_the_briefs_figures_and_links_and_invents_none():
     assert figures("20% off, update to 3.2 by 9:00 (not 9.5)") == {"20", "3.2", "9", "9.5"}
     assert figures("新款跑鞋周五上市，会员八五折，上午九点开门") == {"85", "9", "周五"}
     assert figures("85折，9点，十二月，两百元，星期天") == {"85", "9", "12", "200", "周日"}
+    assert figures("十万元，一万五千元，零点") == {"100000", "15000"}
     assert figures("Mon-Fri, open late on Thursdays; the sun is out, I sat down") == {"Monday", "Friday", "Thursday"}
     assert figures("¥1,000 or 1000 yuan, 1,5 and 2,50") == {"1000", "1", "5", "2", "50"}
     brief = "new running shoes drop Friday, 20% off for members at acme.example/run"

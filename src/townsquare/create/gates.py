@@ -67,17 +67,21 @@ def fit_to_limit(text: str, limit: int) -> str | None:
 
 
 def _zh_number(run: str) -> float:
-    """九 -> 9, 十二 -> 12, 两百 -> 200; a run of bare digits reads digit by digit, as discounts do (八五折 -> 85)."""
+    """九 -> 9, 十二 -> 12, 两百 -> 200, 十万 -> 100000; a run of bare digits reads digit by digit, as discounts
+    do (八五折 -> 85)."""
     if not any(c in _ZH_UNITS for c in run):
         return float("".join(str(_ZH_DIGITS[c]) for c in run))
-    total, digit = 0, 0
+    total, section, digit = 0, 0, 0  # 万 multiplies everything before it; 十/百/千 only the digit before them
     for c in run:
-        if c in _ZH_UNITS:
-            total += (digit or 1) * _ZH_UNITS[c]
+        if c == "万":
+            total += (section + digit) * _ZH_UNITS[c]
+            section = digit = 0
+        elif c in _ZH_UNITS:
+            section += (digit or 1) * _ZH_UNITS[c]
             digit = 0
         else:
             digit = _ZH_DIGITS[c]
-    return float(total + digit)
+    return float(total + section + digit)
 
 
 def figures(text: str) -> set[str]:
@@ -85,7 +89,7 @@ def figures(text: str) -> set[str]:
     zeros say nothing) and its days of the week ("Fri" and "Fridays" are Friday, 星期五 is 周五)."""
     text = _THOUSANDS.sub("", text)  # "¥1,000" and "¥1000" are one figure
     out = {f"{float(m.group()):g}" for m in _NUMBER.finditer(text) if float(m.group())}
-    out |= {f"{_zh_number(m.group(1)):g}" for m in _ZH_FIGURE.finditer(text)}
+    out |= {f"{v:g}" for m in _ZH_FIGURE.finditer(text) if (v := _zh_number(m.group(1)))}
     out |= {next(d for d in _DAYS if d.lower()[:3] == (m.group(1) or m.group(2)).lower()[:3])
             for m in _EN_DAY.finditer(text)}
     return out | {"周" + ("日" if m.group(1) == "天" else m.group(1)) for m in _ZH_DAY.finditer(text)}
@@ -114,7 +118,8 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
     """Gate every candidate. Given a ``brief`` (and ``context``, the post replied to), they hold the figures and
     links a candidate may use: it must keep the brief's figures and invent none."""
     out = [Checked(t) for t in texts]
-    allowed = figures(brief or "") | figures(context)
+    required = figures(brief or "")
+    allowed = required | figures(context)
     links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief or ''} {context}")}
     source = "the brief or the post replied to" if context else "the brief"
     for c in out:
@@ -157,7 +162,7 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
             c.reject(f"hashtags: has {', '.join(tags[:3])}, asked for none")
         if brief is not None:  # no brief to hold to: the figures are the caller's business
             said = figures(c.text)
-            if missing := sorted(figures(brief) - said):
+            if missing := sorted(required - said):
                 c.reject(f"facts: leaves out {', '.join(missing)} from the brief")
             if made_up := sorted(said - allowed):
                 c.reject(f"facts: {', '.join(made_up)} is not in {source}")

@@ -153,13 +153,13 @@ def write(req: WriteRequest, *, generator=None, analyzer=None, store=None) -> Wr
     # The training tweets' every mention is "@user" or an Instagram check-in, so a candidate that opens with the
     # model's own "@" is a check-in and nothing else ("@ Long Beach, California"): not unless the brief has one.
     avoid = "" if "@" in (req.brief or "") + (req.reply_to or "") else "@"
+    most = 0 if req.hashtags is False else HASHTAGS_MAX[req.platform]  # none asked: a closing run of them goes
     gens: list = []
     for round_ in range(ROUNDS if sampling else 1):
         seed = None if req.seed is None else req.seed + round_ * sampled  # candidate j of a round draws seed + j
         gens += generator.generate([prompt], max_tokens=_max_tokens(limit, req.lang), temperature=req.temperature,
                                    top_p=req.top_p, n=sampled, stop=list(STOP), seed=seed, beams=req.beams,
                                    avoid_start=avoid)[0]
-        most = 0 if req.hashtags is False else HASHTAGS_MAX[req.platform]  # none asked: a trailing run goes
         texts = [trim_hashtags(tidy(g.text, req.brief or ""), req.brief or "", most) for g in gens]
         checked = check(texts, lang=req.lang, limit=limit, tone=req.tone, hashtags=req.hashtags,
                         platform=req.platform, analyzer=analyzer, brief=req.brief or "", context=req.reply_to or "")
