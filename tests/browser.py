@@ -100,7 +100,8 @@ class Browser:
         elif method == "Runtime.consoleAPICalled" and params.get("type") == "error":
             self.console_errors.append(" ".join(str(a.get("value", a.get("description", ""))) for a in params["args"]))
         elif method == "Log.entryAdded" and params["entry"]["level"] == "error":
-            self.console_errors.append(params["entry"]["text"])
+            entry = params["entry"]  # a failed request's line names no URL: add it, so a failure says which call
+            self.console_errors.append(entry["text"] + (f" ({entry['url']})" if entry.get("url") else ""))
 
     # ---- what a test does ----------------------------------------------------------------------
     def goto(self, url: str) -> None:
