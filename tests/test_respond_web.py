@@ -66,6 +66,12 @@ def _use_key(b: Browser, base: str, raw: str) -> None:
                "document.getElementById('page').dataset.state === 'ready'", timeout=30)
 
 
+def _refused(b: Browser, log_path: Path) -> str:
+    """The console's errors and the server's refused requests: a failure then says which call, when, with what."""
+    refused = [line for line in log_path.read_text(errors="replace").splitlines() if '" 4' in line]
+    return "\n".join(["console:", *b.console_errors, "server's 4xx answers:", *refused])
+
+
 def _send(b: Browser, text: str) -> None:
     before = b.eval("document.querySelectorAll('#chat-log li.role-assistant').length")
     b.eval("document.getElementById('chat-input').scrollIntoView({block: 'center'})")
@@ -124,12 +130,12 @@ def test_chat_hand_off_and_the_agent_console(respond_server, tmp_path):
         # next poll is not refused (CI once caught that race between _use_key's two steps)
         b.eval(f"localStorage.setItem('townsquare.key', {customer!r})")
         time.sleep(3.5)  # longer than one poll (POLL_MS 2.5 s)
-        assert not b.console_errors, b.console_errors
+        assert not b.console_errors, _refused(b, tmp_path / "serve.log")
         _use_key(b, base, customer)  # the customer sees the agent's answer in the same conversation
         b.wait_for("document.querySelectorAll('#chat-log li.role-agent').length === 1", timeout=20)
         assert "Lena from Acme" in b.text("#chat-log li.role-agent")
         assert b.eval("document.querySelectorAll('#chat-log li.role-customer').length") == 3
-        assert not b.console_errors, b.console_errors
+        assert not b.console_errors, _refused(b, tmp_path / "serve.log")
         if os.environ.get("TOWNSQUARE_SCREENSHOTS"):
             b.screenshot(REPO / os.environ["TOWNSQUARE_SCREENSHOTS"] / "respond-chat.png")
 
