@@ -7,7 +7,7 @@ Run through ``python benchmarks/respond.py --parts conversations`` (or ``python 
   ``POST /conversations/{id}/messages`` does, minus HTTP), default models, warm, one question at a time.
 * **Answer accuracy**: benchmarks/data/respond_questions.jsonl (50 questions, English and Chinese, each with the
   facts a right answer states): right = not handed off and one of the expected facts is in the reply.
-* **Questions written later**: benchmarks/data/respond_questions_{later,third,fourth,fifth}.jsonl, 31 + 35 + 23 + 28
+* **Questions written later**: benchmarks/data/respond_questions_{later,third,fourth,fifth,sixth}.jsonl, 31 + 35 + 23 + 28 + 32
   customer wordings (English and Chinese) written on 2026-12-07 after the answer weights were set, each set before
   the changes it was then used to check (`LATER_SETS`); the fourth and fifth sets were never used to choose anything.
 * **Sentence ranking** (`sentence_ranking`): USE against multilingual-e5 at putting the sentence that states a
@@ -45,6 +45,14 @@ on many pages, counts less than "locked": every set scored the same (0.940, 0.80
 2026-12-07: RESULT angry hand-offs: Bitext offensive 0.995 of 205, Bitext other 0.000 of 1,000, BANKING77 0.013
 of 2,000 (before anger needed heat or swearing: 0.200, 0.046, 0.078). The 50 KB questions, off-topic and
 corrections rows did not move.
+2026-12-07, later: RESULT angry hand-offs: ..., our Chinese questions 0.000 of 68, the same ending in ？！ 0.088 of 68
+(0.529 before a Chinese question kept the 3-way head's P(neutral), `understand.analyzer.zh_neutral`: 78 % of them
+read negative). The other rows and every question set stayed the same.
+2026-12-07, later: a sixth set of 32 questions (`respond_questions_sixth.jsonl`), written before it was run: 0.906.
+Wrong: "how long do I have to send something back" (quotes the refunds section), "my aunt gave me a phone as a
+present, can I return it" (the gift sentence is the 4th of its section and loses the lead bonus), "what happens if
+my return is rejected" ("fails inspection" is not matched). Tried and dropped: the best sentence's section quoted
+before the other picks (sixth 0.906 -> 0.938, later 0.806 -> 0.774: "我的快递到哪了" lost its tracking sentence).
 
 Measured 2026-12-06 on 2 shared cores (numbers and table in benchmarks/respond.py's docstring):
 
@@ -84,6 +92,7 @@ LATER_SETS = {  # questions written after the weights were set, each set before 
     "third": "written 2026-12-07 later, used to choose the section rule and the e5 thresholds",
     "fourth": "written 2026-12-07 after those choices, never used to set anything",
     "fifth": "written 2026-12-07 (a later session), used once to judge IDF-weighted word overlap: no change, dropped",
+    "sixth": "written 2026-12-07 (a later session), used once to judge quoting the best section first: dropped",
 }
 HANDOFF_QUESTIONS = [  # realistic traffic also asks for people and off-topic things
     "I want to talk to a person", "What's the weather in Berlin tomorrow?", "我要投诉，转人工",
@@ -234,7 +243,8 @@ def sentence_ranking() -> dict:
 
 def anger(analyzer, data: Path = SHARED) -> dict:
     """How often the angry hand-off fires: on Bitext's messages tagged offensive (W; it should), on its other
-    messages and on BANKING77's (it should not). Skipped without the shared datasets."""
+    messages, on BANKING77's and on our Chinese customer questions (it should not). Skipped without the shared
+    datasets."""
     import csv
 
     from townsquare.respond.mood import is_angry
@@ -249,6 +259,9 @@ def anger(analyzer, data: Path = SHARED) -> dict:
     sets = {"Bitext offensive": [r["instruction"] for r in rows if "W" in r["tags"]],
             "Bitext other": rng.sample([r["instruction"] for r in rows if "W" not in r["tags"]], 1000),
             "BANKING77": rng.sample([r["text"] for r in csv.DictReader(banking.open(encoding="utf-8"))], 2000)}
+    # plain Chinese questions, as written and ending in "？！" (impatient, not angry: they should not fire either)
+    zh = [q["text"] for path in sorted(DATA.glob("respond_questions*.jsonl")) for q in _jsonl(path) if q["lang"] == "zh"]
+    sets |= {"our Chinese questions": zh, "the same ending in ？！": [q.rstrip("？?") + "？！" for q in zh]}
     rates = {}
     for name, texts in sets.items():
         recs = analyzer.analyze(texts)

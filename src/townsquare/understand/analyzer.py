@@ -164,10 +164,12 @@ class Analyzer:
         lexicon = self._lexicon(model_texts, given)
         is_zh = np.array([str(g).startswith("zh") for g in given])
         p_zh = None
+        zh_rows = np.flatnonzero(is_zh)
         if is_zh.any() and self.zh_model is not None:
-            p_zh = self.zh_model.predict_proba([model_texts[k] for k in np.flatnonzero(is_zh)])
+            p_zh = self.zh_model.predict_proba([model_texts[k] for k in zh_rows])
+        asks = np.array([asks_question(model_texts[k]) for k in zh_rows], dtype=bool)
         with blas_threads(1):  # small products; BLAS threads would spin on the encoders' cores
-            fields = self._score(emb, ngrams, lexicon, is_zh, p_zh)
+            fields = self._score(emb, ngrams, lexicon, is_zh, p_zh, asks)
         for k, i in enumerate(good):
             rec = {"lang": given[k]}
             for name, values in fields.items():
@@ -197,7 +199,7 @@ class Analyzer:
         return lexicon
 
     def _score(self, emb: np.ndarray, ngrams, lexicon: np.ndarray | None, is_zh: np.ndarray,
-               p_zh_tuned: np.ndarray | None) -> dict[str, list]:
+               p_zh_tuned: np.ndarray | None, zh_asks: np.ndarray | None = None) -> dict[str, list]:
         # The English heads never saw Chinese text: a Chinese post's n-grams only hit buckets that
         # English n-grams hash to, so those heads read Chinese posts from the embedding alone (what
         # their n-gram models say of a text with no known n-gram; VADER's scores count as the training
@@ -210,7 +212,7 @@ class Analyzer:
             p_zh = self.head_set.predict_proba(emb[is_zh], _rows(ngrams, is_zh), names=("sentiment_zh",))["sentiment_zh"]
             if p_zh_tuned is not None:
                 p_zh = (p_zh + p_zh_tuned) / 2
-            neutral = zh_neutral(sent[is_zh, 1], p_zh)
+            neutral = zh_neutral(sent[is_zh, 1], p_zh, zh_asks)
             sent[is_zh] = np.stack([(1 - neutral) * (1 - p_zh), neutral, (1 - neutral) * p_zh], axis=1)
             p["emotion"][is_zh] = zh_emotion(p["emotion"][is_zh], p_zh)
         out: dict[str, list] = {"sentiment": _labelled(sent, SENTIMENT), "emotion": _labelled(p["emotion"], EMOTION)}
@@ -231,12 +233,32 @@ def _rows(ngrams: tuple[np.ndarray, np.ndarray], mask: np.ndarray,
     return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), indices[np.repeat(mask, np.diff(indptr))]
 
 
-def zh_neutral(neutral: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
+def zh_neutral(neutral: np.ndarray, p_positive: np.ndarray, asks: np.ndarray | None = None) -> np.ndarray:
     """P(neutral) of Chinese posts: the 3-way English head's, scaled by how unsure the Chinese
     polarity models are (1 at p = 0.5, 0 at p = 0 or 1). The English head judges Chinese text from
     the embedding alone and called 5-20 % of clearly polar reviews and posts neutral; a post is now
-    neutral only where both models see no polarity (`benchmarks/understand.py`)."""
-    return neutral * 2 * np.minimum(p_positive, 1 - p_positive)
+    neutral only where both models see no polarity (`benchmarks/understand.py`).
+
+    Questions (``asks``, see `asks_question`) keep the head's P(neutral) unscaled: the polarity models learnt from
+    reviews, which do not ask, and called 78 % of plain customer questions negative ("客服几点上班", when does
+    support open: 0.72 negative); the tweet-trained head reads questions as English posts get them."""
+    scale = 2 * np.minimum(p_positive, 1 - p_positive)
+    if asks is not None and len(asks):
+        scale = np.where(asks, 1.0, scale)
+    return neutral * scale
+
+
+_ENDS_ASKING = re.compile(r"(?:[？?]|[吗呢])[\s\W]*$")
+_ASKING_WORDS = re.compile(r"怎么|怎样|如何|多久|多少|几[点天个次号年月岁时]|什么时候|哪里|哪儿|哪个|是否|能不能|可不可以|"
+                           r"有没有(?!搞错)")
+SHORT_QUESTION = 25  # characters: in a longer text these words are as often part of a complaint ("怎么也不会再来")
+
+
+def asks_question(text: str) -> bool:
+    """Does a Chinese post ask something: it ends with a question mark, 吗 or 呢, or is short and has a question
+    word (怎么, 多久, 几点 ...)? 3 % of ChnSentiCorp's reviews match, 85 % of customer questions."""
+    text = text.strip()
+    return bool(_ENDS_ASKING.search(text)) or (len(text) <= SHORT_QUESTION and bool(_ASKING_WORDS.search(text)))
 
 
 def zh_emotion(emotion: np.ndarray, p_positive: np.ndarray) -> np.ndarray:
