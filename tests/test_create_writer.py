@@ -81,6 +81,30 @@ def test_a_post_keeps_the_briefs_figures_and_links_and_invents_none():
     assert promise[0].reasons == ["facts: 24 is not in the brief or the post replied to"]  # no promises made up
 
 
+def test_a_post_keeps_the_briefs_day_and_time_of_day():
+    """9am and 9pm, 上午九点 and 下午九点 hold the same figure, so a flipped half of the day is caught on its own; so is a
+    moved relative day (sampled: "今晚八点直播" became "明天八点直播", tonight became tomorrow)."""
+    from townsquare.create.gates import when
+    from townsquare.understand.batch import get_analyzer
+
+    am, pm = "the morning (am)", "the afternoon or evening (pm)"
+    assert when("Mon-Fri 9am-5pm") == {am, pm} and when("上午九点开门") == {am}
+    assert when("see you tonight, 9 p.m. sharp") == {"today", pm} and when("下午三点") == {pm}
+    assert when("明天八点直播") == {"tomorrow"} and when("yesterday's order") == {"yesterday"}
+    assert not when("Good morning! GOOD EVENING! 早上好，晚上好，midnight sale, overnight shipping, I am here")
+    texts = ["Doors open Friday at 9am, see you there!", "Doors open Friday at 9pm, see you there!",
+             "Doors open Friday at 9, see you there!", "Doors open Friday night at 9, see you there!",
+             "Doors open today, Friday, at 9am!"]
+    out = check(texts, lang="en", limit=280, tone=None, hashtags=True, platform="x", analyzer=get_analyzer(),
+                brief="doors open 9am Friday")
+    assert out[0].passed and out[2].passed, (out[0].reasons, out[2].reasons)  # "9" alone reads as the brief's
+    assert out[1].reasons == out[3].reasons == [f"facts: {pm} is not in the brief"]
+    assert out[4].reasons == ["facts: today is not in the brief"]
+    zh = check(["今晚八点直播新品发布会，敬请关注", "明天八点直播新品发布会，敬请关注"], lang="zh", limit=140, tone=None,
+               hashtags=True, platform="weibo", analyzer=get_analyzer(), brief="今晚八点直播新品发布会，敬请关注")
+    assert zh[0].passed and zh[1].reasons == ["facts: tomorrow is not in the brief"], (zh[0].reasons, zh[1].reasons)
+
+
 def test_hashtags_a_post_ends_with_are_cut_to_a_few_relevant_ones():
     from townsquare.create.gates import trim_hashtags
 

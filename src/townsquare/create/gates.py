@@ -1,5 +1,5 @@
 """The checks every candidate passes before anyone sees it as usable: platform limit, language, toxicity,
-PII, tone, hashtags, the brief's figures and links, emptiness and duplicates. Each failure is a reason a person can read.
+PII, tone, hashtags, the brief's figures, days, times of day and links, emptiness and duplicates. Each failure is a reason a person can read.
 
 The understand models do the judging, in one batched pass over all candidates.
 """
@@ -29,6 +29,19 @@ _ZH_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
 _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _EN_DAY = re.compile(r"\b(?i:(mon|tues|wednes|thurs|fri|satur|sun)days?)\b|\b(Mon|Tues?|Wed|Thu(?:rs?)?|Fri|Sat|Sun)\b")
 _ZH_DAY = re.compile(r"(?:周|星期|礼拜)([一二三四五六日天])")
+# When a candidate may not move an event: the half of the day ("9am" written as "9pm", 上午 as 下午: figures() reads
+# both as 9) and the relative day (今晚 written as 明天, "Saturday" as "today"). Greetings ("good morning", 早上好)
+# name no time. A candidate may leave these out: "9" alone reads as the brief's 9am.
+_WHEN = {
+    "the morning (am)": re.compile(r"\b\d{1,2}(?::\d{2})?\s*a\.?m\b|(?<!good )\bmornings?\b|(?:上午|早上|早晨|清晨|凌晨|今早|明早)(?!好)",
+                                   re.I),
+    "the afternoon or evening (pm)": re.compile(
+        r"\b\d{1,2}(?::\d{2})?\s*p\.?m\b|(?<!good )\b(?:afternoon|evening|tonight|night)s?\b|"
+        r"(?:下午|晚上|傍晚|今晚|明晚|昨晚|夜里|晚间)(?!好)", re.I),
+    "today": re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b|今天|今日|今晚|今早|今夜", re.I),
+    "tomorrow": re.compile(r"\btomorrow\b|明天|明日|明晚|明早", re.I),
+    "yesterday": re.compile(r"\byesterday\b|昨天|昨日|昨晚", re.I),
+}
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|cn|io|co|me|app)\b[^\s，。]*", re.I)
 _TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+(?:\s*@?\s*(?:\.{2,}|…))?\s*$")  # "#love @...": a cut-off sign-off
 HASHTAGS_MAX = {"x": 2, "mastodon": 3, "weibo": 2}  # more reads as spam to people and to platforms' rankers
@@ -95,6 +108,12 @@ def figures(text: str) -> set[str]:
     return out | {"周" + ("日" if m.group(1) == "天" else m.group(1)) for m in _ZH_DAY.finditer(text)}
 
 
+def when(text: str) -> set[str]:
+    """The halves of the day and the relative days a text names: "9am", "morning" and 上午 are the morning; "3 p.m."
+    and 晚上 the afternoon or evening; "tonight" and 今晚 are today and the evening; 明天 is tomorrow."""
+    return {name for name, pattern in _WHEN.items() if pattern.search(text)}
+
+
 def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
     """The run of hashtags a post ends with, cut to the ``most`` first ones that are not a repeat of an earlier
     one's stem (#delicious #deliciousness #deliciousfood) and not a number the brief lacks (#BeachCleanup2016).
@@ -120,6 +139,7 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
     out = [Checked(t) for t in texts]
     required = figures(brief or "")
     allowed = required | figures(context)
+    moments = when(f"{brief or ''} {context}")
     links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief or ''} {context}")}
     source = "the brief or the post replied to" if context else "the brief"
     for c in out:
@@ -166,6 +186,8 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
                 c.reject(f"facts: leaves out {', '.join(missing)} from the brief")
             if made_up := sorted(said - allowed):
                 c.reject(f"facts: {', '.join(made_up)} is not in {source}")
+            if moved := sorted(when(c.text) - moments):
+                c.reject(f"facts: {' and '.join(moved)} is not in {source}")
             if new := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
                 c.reject(f"link: {new[0]} is not in {source}")
         key = re.sub(r"\W+", "", c.text.lower())
