@@ -185,3 +185,26 @@ def test_a_second_round_is_sampled_when_too_few_pass_and_draws_new_samples():
     write(WriteRequest(brief="our oat latte is back on Monday with a new recipe and a new cup", n=5, seed=4,
                        max_chars=20), generator=Recording())
     assert [(c["seed"], c["n"], c["avoid_start"]) for c in calls] == [(4, 8, "@"), (12, 8, "@")]
+
+
+def test_a_post_keeps_the_briefs_negations():
+    """Sampled: "系统维护，期间无法下单" became "系统不维护" (not under maintenance), "booking required" became "not
+    booking"; a dropped "don't" turns a warning into its opposite. Idioms that negate nothing of the brief pass."""
+    from townsquare.create.gates import brief_words, negated
+    from townsquare.understand.batch import get_analyzer
+
+    words = brief_words("周二凌晨系统维护，期间无法下单")
+    assert {"维护", "下单"} <= words and negated("周二凌晨系统维护，期间无法下单", words) == {"下单"}
+    assert negated("系统不维护，可以下单", words) == {"维护"}
+    words = brief_words("please do not update to version 3.2 yet")
+    assert negated("Please don't update to 3.2 yet", words) == {"update"} and not negated("Update to 3.2 now!", words)
+    texts = ["Please don't update to version 3.2 yet, a fix is coming!", "Update to version 3.2 now, a fix is coming!",
+             "Don't miss it: please wait, do not update to version 3.2 yet"]
+    out = check(texts, lang="en", limit=280, tone=None, hashtags=True, platform="x", analyzer=get_analyzer(),
+                brief="please do not update to version 3.2 yet, a fix is coming")
+    assert out[0].passed and out[2].passed, (out[0].reasons, out[2].reasons)  # "don't miss" negates no brief word
+    assert out[1].reasons == ["meaning: the brief says not update, the post does not"]
+    zh = check(["周二凌晨系统维护，期间无法下单", "周二凌晨系统不维护，期间无法下单"], lang="zh", limit=140, tone=None,
+               hashtags=True, platform="weibo", analyzer=get_analyzer(), brief="周二凌晨系统维护，期间无法下单")
+    assert zh[0].passed and zh[1].reasons == ["meaning: says not 维护, which the brief does not"], (zh[0].reasons,
+                                                                                                   zh[1].reasons)

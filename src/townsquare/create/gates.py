@@ -1,5 +1,5 @@
 """The checks every candidate passes before anyone sees it as usable: platform limit, language, toxicity,
-PII, tone, hashtags, the brief's figures, days, times of day and links, emptiness and duplicates. Each failure is a reason a person can read.
+PII, tone, hashtags, the brief's figures, days, times of day, negations and links, emptiness and duplicates. Each failure is a reason a person can read.
 
 The understand models do the judging, in one batched pass over all candidates.
 """
@@ -42,6 +42,16 @@ _WHEN = {
     "tomorrow": re.compile(r"\btomorrow\b|明天|明日|明晚|明早", re.I),
     "yesterday": re.compile(r"\byesterday\b|昨天|昨日|昨晚", re.I),
 }
+# A negation a candidate adds to a word of the brief ("系统维护" -> "系统不维护", "booking required" -> "not booking") or
+# drops ("don't update to 3.2" -> "update to 3.2"). Only words of the brief count: "Don't miss it!" negates nothing
+# the brief said. English words of 4+ letters; Chinese words of 2+ characters (jieba).
+_EN_NEGATORS = re.compile(r"^(?:not|no|never|cannot|without|nothing|\w+n't)$")
+_EN_SKIP = {"be", "to", "a", "an", "the", "been", "being", "any", "yet", "have", "get", "until"}
+_EN_WORD = re.compile(r"[a-z']+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_ZH_NEGATED = "(?:不要|不能|不会|不用|不再|没有|无法|无需|不|没|别|未|勿)"
+_EN_COMMON = {"this", "that", "with", "from", "your", "ours", "will", "have", "just", "more", "than", "what", "when",
+              "they", "them", "their", "there", "here", "been", "were", "also", "only", "into", "over", "about"}
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|cn|io|co|me|app)\b[^\s，。]*", re.I)
 _TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+(?:\s*@?\s*(?:\.{2,}|…))?\s*$")  # "#love @...": a cut-off sign-off
 HASHTAGS_MAX = {"x": 2, "mastodon": 3, "weibo": 2}  # more reads as spam to people and to platforms' rankers
@@ -114,6 +124,29 @@ def when(text: str) -> set[str]:
     return {name for name, pattern in _WHEN.items() if pattern.search(text)}
 
 
+def brief_words(text: str) -> set[str]:
+    """The words of a brief a negation can flip: English words of 4+ letters (lowercased, common ones left out) and
+    Chinese words of 2+ characters, the shorter ones inside long words too (系统维护: 维护, so 系统不维护 is caught)."""
+    from townsquare.text.segment import search_words
+
+    words = {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _EN_COMMON}
+    if _CJK.search(text):
+        words |= {w for w in search_words(text) if len(w) >= 2 and all(_CJK.match(ch) for ch in w)}
+    return words
+
+
+def negated(text: str, words: set[str]) -> set[str]:
+    """Which of ``words`` the text negates: "not", "never", "-n't" ... up to three words before in English ("don't
+    update", "will not be open"), 不/没/无法/别 ... right before in Chinese (不维护, 无法下单)."""
+    out = {w for w in words if _CJK.match(w) and re.search(_ZH_NEGATED + re.escape(w), text)}
+    tokens = _EN_WORD.findall(text.lower().replace("’", "'"))
+    for i, token in enumerate(tokens):
+        if _EN_NEGATORS.match(token):
+            ahead = [t for t in tokens[i + 1:i + 4] if t not in _EN_SKIP][:1]
+            out |= {t for t in ahead if t in words}
+    return out
+
+
 def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
     """The run of hashtags a post ends with, cut to the ``most`` first ones that are not a repeat of an earlier
     one's stem (#delicious #deliciousness #deliciousfood) and not a number the brief lacks (#BeachCleanup2016).
@@ -139,7 +172,10 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
     out = [Checked(t) for t in texts]
     required = figures(brief or "")
     allowed = required | figures(context)
-    moments = when(f"{brief or ''} {context}")
+    given = f"{brief or ''} {context}"
+    moments = when(given)
+    words = brief_words(given) if brief is not None else set()
+    negated_given = negated(given, words)
     links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief or ''} {context}")}
     source = "the brief or the post replied to" if context else "the brief"
     for c in out:
@@ -188,6 +224,12 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
                 c.reject(f"facts: {', '.join(made_up)} is not in {source}")
             if moved := sorted(when(c.text) - moments):
                 c.reject(f"facts: {' and '.join(moved)} is not in {source}")
+            present = {w for w in words if w in c.text.lower()}
+            said_not = negated(c.text, present)
+            if added := sorted(said_not - negated_given):
+                c.reject(f"meaning: says not {', '.join(added)}, which {source} does not")
+            if dropped := sorted((negated_given & present) - said_not):
+                c.reject(f"meaning: {source} says not {', '.join(dropped)}, the post does not")
             if new := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
                 c.reject(f"link: {new[0]} is not in {source}")
         key = re.sub(r"\W+", "", c.text.lower())

@@ -23,6 +23,11 @@ def segment(text: str) -> list[str]:
     return _jieba().lcut(text)
 
 
+def search_words(text: str) -> list[str]:
+    """jieba's search-mode words: the precise words and the shorter words inside long ones (系统维护 -> 系统, 维护)."""
+    return _jieba().lcut_for_search(text)
+
+
 def key_terms(text: str, k: int) -> list[str]:
     """The k words that most distinguish ``text`` (jieba's TF-IDF keywords), best first."""
     _jieba()
