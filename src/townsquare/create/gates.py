@@ -1,5 +1,6 @@
 """The checks every candidate passes before anyone sees it as usable: platform limit, language, toxicity,
-PII, tone, hashtags, the brief's figures, days, times of day, negations and links, emptiness and duplicates. Each failure is a reason a person can read.
+PII, tone, hashtags, the brief's figures, days, times of day, negations and links, emptiness and duplicates. Each
+failure is a reason a person can read.
 
 The understand models do the judging, in one batched pass over all candidates.
 """
@@ -174,9 +175,10 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
     allowed = required | figures(context)
     given = f"{brief or ''} {context}"
     moments = when(given)
-    words = brief_words(given) if brief is not None else set()
-    negated_given = negated(given, words)
-    links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(f"{brief or ''} {context}")}
+    # negations come from the brief alone: a reply may well contradict the post it answers ("it didn't arrive")
+    words = brief_words(brief) if brief else set()
+    negated_brief = negated(brief or "", words)
+    links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(given)}
     source = "the brief or the post replied to" if context else "the brief"
     for c in out:
         fitted = fit_to_limit(c.text, limit)
@@ -226,10 +228,10 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
                 c.reject(f"facts: {' and '.join(moved)} is not in {source}")
             present = {w for w in words if w in c.text.lower()}
             said_not = negated(c.text, present)
-            if added := sorted(said_not - negated_given):
-                c.reject(f"meaning: says not {', '.join(added)}, which {source} does not")
-            if dropped := sorted((negated_given & present) - said_not):
-                c.reject(f"meaning: {source} says not {', '.join(dropped)}, the post does not")
+            if added := sorted(said_not - negated_brief):
+                c.reject(f"meaning: says not {', '.join(added)}, which the brief does not")
+            if dropped := sorted((negated_brief & present) - said_not):
+                c.reject(f"meaning: the brief says not {', '.join(dropped)}, the post does not")
             if new := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
                 c.reject(f"link: {new[0]} is not in {source}")
         key = re.sub(r"\W+", "", c.text.lower())
