@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from townsquare.text.normalize import HAN
+
 TOXICITY_MAX = 0.5
 POSITIVE_TONES = {"joy", "optimism", "positive", "friendly", "excited", "enthusiastic", "warm", "celebratory"}
 CALM_TONES = {"neutral", "informative", "calm", "professional", "apologetic", "empathetic", "reassuring"}
@@ -49,7 +51,7 @@ _WHEN = {
 _EN_NEGATORS = re.compile(r"^(?:not|no|never|cannot|without|nothing|\w+n't)$")
 _EN_SKIP = {"be", "to", "a", "an", "the", "been", "being", "any", "yet", "have", "get", "until"}
 _EN_WORD = re.compile(r"[a-z']+")
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_CJK = re.compile(f"[{HAN}]")
 _ZH_NEGATED = "(?:不要|不能|不会|不用|不再|没有|无法|无需|不|没|别|未|勿)"
 _EN_COMMON = {"this", "that", "with", "from", "your", "ours", "will", "have", "just", "more", "than", "what", "when",
               "they", "them", "their", "there", "here", "been", "were", "also", "only", "into", "over", "about"}
@@ -168,8 +170,9 @@ def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
 
 def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags: bool | None,
           platform: str, analyzer, brief: str | None = None, context: str = "") -> list[Checked]:
-    """Gate every candidate. Given a ``brief`` (and ``context``, the post replied to), they hold the figures and
-    links a candidate may use: it must keep the brief's figures and invent none."""
+    """Gate every candidate. Given a ``brief`` (and ``context``, the post replied to), they hold the figures, days,
+    times of day and links a candidate may use: it must keep the brief's figures and invent none, and it may neither
+    negate a word of the brief nor drop the brief's own negations (the brief alone counts for those)."""
     out = [Checked(t) for t in texts]
     required = figures(brief or "")
     allowed = required | figures(context)
