@@ -48,6 +48,10 @@ corrections rows did not move.
 2026-12-07, later: RESULT angry hand-offs: ..., our Chinese questions 0.000 of 68, the same ending in ？！ 0.088 of 68
 (0.529 before a Chinese question kept the 3-way head's P(neutral), `understand.analyzer.zh_neutral`: 78 % of them
 read negative). The other rows and every question set stayed the same.
+2026-12-07, a later session: "?!" counts as one exclamation mark, not as heat (`respond.mood`). RESULT angry
+hand-offs: our English questions ending in ?! 0.237 -> 0.023 of 131, BANKING77's questions ending in ?! 0.332 ->
+0.107 of 1,183, our Chinese questions ending in ？！ 0.088 -> 0.000 of 68; Bitext offensive 0.995 and other 0.000
+unchanged, BANKING77 as written 0.013 -> 0.011 (new rows; the anger rows only read `is_angry`).
 2026-12-07, later: a sixth set of 32 questions (`respond_questions_sixth.jsonl`), written before it was run: 0.906.
 Wrong: "how long do I have to send something back" (quotes the refunds section), "my aunt gave me a phone as a
 present, can I return it" (the gift sentence is the 4th of its section and loses the lead bonus), "what happens if
@@ -243,8 +247,8 @@ def sentence_ranking() -> dict:
 
 def anger(analyzer, data: Path = SHARED) -> dict:
     """How often the angry hand-off fires: on Bitext's messages tagged offensive (W; it should), on its other
-    messages, on BANKING77's and on our Chinese customer questions (it should not). Skipped without the shared
-    datasets."""
+    messages, on BANKING77's and on our customer questions, as written and asked with "?!" (it should not).
+    Skipped without the shared datasets."""
     import csv
 
     from townsquare.respond.mood import is_angry
@@ -259,9 +263,13 @@ def anger(analyzer, data: Path = SHARED) -> dict:
     sets = {"Bitext offensive": [r["instruction"] for r in rows if "W" in r["tags"]],
             "Bitext other": rng.sample([r["instruction"] for r in rows if "W" not in r["tags"]], 1000),
             "BANKING77": rng.sample([r["text"] for r in csv.DictReader(banking.open(encoding="utf-8"))], 2000)}
-    # plain Chinese questions, as written and ending in "？！" (impatient, not angry: they should not fire either)
-    zh = [q["text"] for path in sorted(DATA.glob("respond_questions*.jsonl")) for q in _jsonl(path) if q["lang"] == "zh"]
-    sets |= {"our Chinese questions": zh, "the same ending in ？！": [q.rstrip("？?") + "？！" for q in zh]}
+    # our plain questions, as written and ending in "?!" / "？！" (impatient, not angry: they should not fire either)
+    ours = [q for path in sorted(DATA.glob("respond_questions*.jsonl")) for q in _jsonl(path)]
+    en, zh = ([q["text"] for q in ours if q["lang"] == lang] for lang in ("en", "zh"))
+    sets |= {"our English questions": en, "the same ending in ?!": [q.rstrip("?.! ") + "?!" for q in en],
+             "our Chinese questions": zh, "the same ending in ？！": [q.rstrip("？?") + "？！" for q in zh],
+             "BANKING77's questions ending in ?!": [t.rstrip("?.! ") + "?!" for t in sets["BANKING77"]
+                                                    if t.rstrip().endswith("?")]}
     rates = {}
     for name, texts in sets.items():
         recs = analyzer.analyze(texts)

@@ -214,9 +214,14 @@ def test_german_and_french_questions_get_a_sensible_answer_or_a_hand_off(world):
     ("I need to correct the goddamn shipping address", True),  # swearing without the heads' help
     ("Third time I'm writing and nobody answers!!", True),
     ("你们这是什么破服务", True),
+    ("What do I do if my phone was stolen?!", False),  # "?!" is emphasis: these three were angry when it was heat
+    ("Why did my payment fail?!", False),
+    ("Why has my parcel not arrived yet?!", False),
+    ("This is the third time my order is late, why?!!", True),
 ])
 def test_anger_needs_heat_not_just_a_problem(world, message, angry):
-    """Before, 7.8 % of ordinary BANKING77 messages were handed off as angry, and 20 % of Bitext's profane ones."""
+    """Before, 7.8 % of ordinary BANKING77 messages were handed off as angry, and 20 % of Bitext's profane ones;
+    and a third of BANKING77's questions once they ended in "?!"."""
     _, store, assistant = world
     (r,) = ask(assistant, store, message)
     assert ((r["handoff"] or {}).get("reason") == "angry") is angry, r["reply"]["text"]
