@@ -62,6 +62,9 @@ Re-measured 2026-12-07 later (Intel Xeon), before and after the day-and-time che
 And with the negation check (`create.gates.negated`): en passed 97% · 2.4 s, zh 100% · 1.4 s (unchanged); on 21 brand
     briefs (7 with a negation), 23 of 440 sampled candidates (17 distinct) had flipped or lost a negation and passed every other
     check, one of them wrongly caught; their median request 3.5 -> 4.5 s.
+And with a negation kept on its day (`create.gates.negated_moments`, 2026-12-07 later, Intel Xeon): on 8 briefs that
+    negate a day (192 sampled candidates) 13 caught (9 distinct, 4 by no other check, none wrongly); none of 100 held-out
+    briefs per language negates a day, so the held-out rows cannot move.
 """
 
 from __future__ import annotations

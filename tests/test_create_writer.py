@@ -213,3 +213,29 @@ def test_a_post_keeps_the_briefs_negations():
                   hashtags=True, platform="x", analyzer=get_analyzer(), brief="",
                   context="my parcel did not arrive, it was due Friday")
     assert reply[0].passed, reply[0].reasons
+
+
+def test_a_post_keeps_the_briefs_negations_on_their_days():
+    """"周日不营业，周一恢复" written as "周一不营业，周日恢复" keeps every figure and negation of the brief, on the wrong
+    days. Where the brief negates a day or time, a candidate may negate no other; where it says "closed", any
+    wording of it passes."""
+    from townsquare.create.gates import negated_moments
+    from townsquare.understand.batch import get_analyzer
+
+    assert negated_moments("周日不营业，周一恢复") == {"周日"} and negated_moments("周日天气不错，快来") == set()
+    assert negated_moments("We will not be open on Monday, back Tuesday") == {"Monday"}
+    assert negated_moments("Don't miss our Sunday sale!") == set()
+    brief = "本周日门店不营业，周一恢复正常营业"
+    zh = check(["本周日门店不营业，周一恢复正常营业，欢迎光临", "本周一门店不营业，周日恢复正常营业，欢迎光临",
+                "本周日门店休息，周一起恢复正常哦"], lang="zh", limit=140, tone=None, hashtags=True,
+               platform="weibo", analyzer=get_analyzer(), brief=brief)
+    assert zh[0].passed and zh[2].passed, (zh[0].reasons, zh[2].reasons)
+    assert zh[1].reasons == ["meaning: says not on 周一, which the brief does not"], zh[1].reasons
+    en = check(["Heads up: we will not be open on Sunday, back on Monday!",
+                "Heads up: we will not be open on Monday, back on Sunday!"], lang="en", limit=280, tone=None,
+               hashtags=True, platform="x", analyzer=get_analyzer(), brief="we will not be open on Sunday, back on Monday")
+    assert en[0].passed and en[1].reasons == ["meaning: says not on Monday, which the brief does not"], \
+        (en[0].reasons, en[1].reasons)
+    closed = check(["Closed on Sunday, and we won't be back until Monday"], lang="en", limit=280, tone=None, hashtags=True,
+                   platform="x", analyzer=get_analyzer(), brief="closed on Sunday, open Monday")
+    assert closed[0].passed, closed[0].reasons

@@ -1,6 +1,6 @@
 """The checks every candidate passes before anyone sees it as usable: platform limit, language, toxicity,
-PII, tone, hashtags, the brief's figures, days, times of day, negations and links, emptiness and duplicates. Each
-failure is a reason a person can read.
+PII, tone, hashtags, the brief's figures, days, times of day, negations (and the days they sit on) and links,
+emptiness and duplicates. Each failure is a reason a person can read.
 
 The understand models do the judging, in one batched pass over all candidates.
 """
@@ -53,6 +53,12 @@ _EN_SKIP = {"be", "to", "a", "an", "the", "been", "being", "any", "yet", "have",
 _EN_WORD = re.compile(r"[a-z']+")
 _CJK = re.compile(f"[{HAN}]")
 _ZH_NEGATED = "(?:不要|不能|不会|不用|不再|没有|无法|无需|不|没|别|未|勿)"
+# A negation moved from one day or time to another ("周日不营业，周一恢复" -> "周一不营业，周日恢复"): every word is still
+# the brief's, so the checks above pass it. Which days and times sit in a clause that negates; not in "don't miss"
+# or 不错 (fine), which negate nothing.
+_CLAUSE = re.compile(r"[,.;:!?，。；：！？\n]|\bbut\b|但是?|而且?|可是")
+_ZH_NOT_NEGATING = re.compile(r"不错|不少|不过|不断|不仅|不论|不管|不久|不同|不妨|不如|不见不散|没错|别忘|未来")
+_EN_NOT_NEGATING = {"miss", "forget", "hesitate", "wait", "worry"}
 _EN_COMMON = {"this", "that", "with", "from", "your", "ours", "will", "have", "just", "more", "than", "what", "when",
               "they", "them", "their", "there", "here", "been", "were", "also", "only", "into", "over", "about"}
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|cn|io|co|me|app)\b[^\s，。]*", re.I)
@@ -150,6 +156,24 @@ def negated(text: str, words: set[str]) -> set[str]:
     return out
 
 
+def negated_moments(text: str) -> set[str]:
+    """The days of the week and halves or relative days (`when`) named in a clause of the text that negates: "周一不营业"
+    and "we will not open on Monday" give 周一 and Monday; "Don't miss Sunday's sale" gives nothing."""
+    def moments(part: str) -> set[str]:
+        return {f for f in figures(part) if not f[0].isdigit()} | when(part)
+
+    out: set[str] = set()
+    for clause in _CLAUSE.split(text):
+        tokens = _EN_WORD.findall(clause.lower().replace("’", "'"))
+        if any(_EN_NEGATORS.match(t) and not _EN_NOT_NEGATING & set(tokens[i + 1:i + 2])
+               for i, t in enumerate(tokens)):
+            out |= moments(clause)
+        zh = _ZH_NOT_NEGATING.sub("", clause)
+        if m := re.search(_ZH_NEGATED + f"[{HAN}]", zh):  # a Chinese time comes before what it modifies
+            out |= moments(zh[:m.start()])  # "周日不营业周一恢复" (no comma) negates 周日 only
+    return out
+
+
 def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
     """The run of hashtags a post ends with, cut to the ``most`` first ones that are not a repeat of an earlier
     one's stem (#delicious #deliciousness #deliciousfood) and not a number the brief lacks (#BeachCleanup2016).
@@ -172,7 +196,8 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
           platform: str, analyzer, brief: str | None = None, context: str = "") -> list[Checked]:
     """Gate every candidate. Given a ``brief`` (and ``context``, the post replied to), they hold the figures, days,
     times of day and links a candidate may use: it must keep the brief's figures and invent none, and it may neither
-    negate a word of the brief nor drop the brief's own negations (the brief alone counts for those)."""
+    negate a word of the brief nor drop the brief's own negations (the brief alone counts for those); where the brief
+    negates a day or time ("周日不营业"), a candidate may negate no other one ("周一不营业")."""
     out = [Checked(t) for t in texts]
     required = figures(brief or "")
     allowed = required | figures(context)
@@ -181,6 +206,7 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
     # negations come from the brief alone: a reply may well contradict the post it answers ("it didn't arrive")
     words = brief_words(brief) if brief else set()
     negated_brief = negated(brief or "", words)
+    not_when = negated_moments(brief or "")  # only a brief that negates a day or time binds where negations go
     links = {m.group().lower().rstrip(".,!?") for m in _LINK.finditer(given)}
     source = "the brief or the post replied to" if context else "the brief"
     for c in out:
@@ -235,6 +261,8 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
                 c.reject(f"meaning: says not {', '.join(added)}, which the brief does not")
             if dropped := sorted((negated_brief & present) - said_not):
                 c.reject(f"meaning: the brief says not {', '.join(dropped)}, the post does not")
+            if not_when and (shifted := sorted(negated_moments(c.text) - not_when)):
+                c.reject(f"meaning: says not on {' and '.join(shifted)}, which the brief does not")
             if new := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
                 c.reject(f"link: {new[0]} is not in {source}")
         key = re.sub(r"\W+", "", c.text.lower())
