@@ -48,6 +48,12 @@ corrections rows did not move.
 2026-12-07, later: RESULT angry hand-offs: ..., our Chinese questions 0.000 of 68, the same ending in ？！ 0.088 of 68
 (0.529 before a Chinese question kept the 3-way head's P(neutral), `understand.analyzer.zh_neutral`: 78 % of them
 read negative). The other rows and every question set stayed the same.
+2026-12-07, a later session: a seventh set of 32 questions (`respond_questions_seventh.jsonl`), written before it was
+run: 0.844. Wrong: "I paid by bank transfer, when will my order ship" (the tracking sentence outranks "the order ships
+when the transfer arrives"), "the box arrived soaked and squashed" (no retrieved passage holds "Refuse a parcel that
+is visibly crushed or wet"), "can I swap my phone for a bigger storage version" (handed off), "退货的时候需要带哪些东西"
+(the return conditions rank fourth), "专票需要什么材料" (专票 is short for 增值税专用发票). Tried and dropped: a second
+search with the sure intent's answer template, its passages added to the candidates: every set unchanged.
 2026-12-07, a later session: "?!" counts as one exclamation mark, not as heat (`respond.mood`). RESULT angry
 hand-offs: our English questions ending in ?! 0.237 -> 0.023 of 131, BANKING77's questions ending in ?! 0.332 ->
 0.107 of 1,183, our Chinese questions ending in ？！ 0.088 -> 0.000 of 68; Bitext offensive 0.995 and other 0.000
@@ -97,6 +103,7 @@ LATER_SETS = {  # questions written after the weights were set, each set before 
     "fourth": "written 2026-12-07 after those choices, never used to set anything",
     "fifth": "written 2026-12-07 (a later session), used once to judge IDF-weighted word overlap: no change, dropped",
     "sixth": "written 2026-12-07 (a later session), used once to judge quoting the best section first: dropped",
+    "seventh": "written 2026-12-07 (a later session), used once to judge intent-guided retrieval: no change, dropped",
 }
 HANDOFF_QUESTIONS = [  # realistic traffic also asks for people and off-topic things
     "I want to talk to a person", "What's the weather in Berlin tomorrow?", "我要投诉，转人工",
