@@ -7,7 +7,7 @@ and caught 20 % of Bitext's profane ones ("I need to correct the goddamn shippin
 language, swearing or insults (the word lists below, English and Chinese), or the heads' reading *with* heat: an
 exclamation mark; "!!" or capitals with a clearly negative reading. A question ending in "?!" is asked with emphasis,
 not shouted: it counts as one exclamation mark. When it counted as heat, 24 % of our English customer questions and
-33 % of BANKING77's were handed off as angry once they ended in "?!" ("How do I cancel a purchase?!"); now 2 % and
+33 % of BANKING77's were handed off as angry once they ended in "?!" ("Why did my payment fail?!"); now 2 % and
 11 %. Measured in `benchmarks/respond_conversations.py`.
 """
 
