@@ -151,6 +151,28 @@ def test_tidy_drops_placeholders_and_check_ins_the_brief_did_not_ask_for():
     assert tidy("Meet us @ Moscone Center", brief="meet us at Moscone Center on Monday") == "Meet us @ Moscone Center"
     assert tidy("Ask @AcmeSupport or mail help@acme.com") == "Ask @AcmeSupport or mail help@acme.com"
     assert tidy("Dinner @ my mom's place tonight") == "Dinner @ my mom's place tonight"  # not a place name
+    assert tidy("Apple pie from Friday! @ Robert H. Smith...") == "Apple pie from Friday!"  # initials in a place
+    assert tidy("Meet us @ 5pm. See you there") == "Meet us @ 5pm. See you there"
+    # an emoji's selector left without its emoji goes (sampled: "from Friday. \ufe0f #handmade"); a real one stays
+    assert tidy("Apple pie from Friday. \ufe0f #fall") == "Apple pie from Friday. #fall"
+    assert tidy("Coffee ☕\ufe0f and 1\ufe0f\u20e3 more") == "Coffee ☕\ufe0f and 1\ufe0f\u20e3 more"
+    # sampled too: a stuttered HTML entity of the training tweets, and one hashtag five times
+    assert tidy("Vegan burgers @ All Burgers &amp;amp;amp;amp;amp;a") == "Vegan burgers"
+    assert tidy("Fish &amp; chips #vegan #Vegan #vegan") == "Fish & chips #vegan"
+
+
+def test_a_post_mentions_no_handle_the_brief_did_not_give():
+    """Sampled for a café's autumn menu: "... from Friday @ourcafes...": a made-up handle may be someone's account."""
+    from townsquare.understand.batch import get_analyzer
+
+    texts = ["Pumpkin latte and apple pie from Friday @ourcafes", "Pumpkin latte and apple pie from Friday @AcmeCafe"]
+    out = check(texts, lang="en", limit=280, tone=None, hashtags=True, platform="x", analyzer=get_analyzer(),
+                brief="pumpkin latte and apple pie at @AcmeCafe from Friday")
+    assert out[0].reasons == ["mention: @ourcafes is not in the brief"] and out[1].passed, \
+        [c.reasons for c in out]
+    reply = check(["@maria_k sorry to hear that, we will look into it"], lang="en", limit=280, tone=None,
+                  hashtags=True, platform="x", analyzer=get_analyzer(), brief="", context="@maria_k my latte was cold")
+    assert reply[0].passed, reply[0].reasons
 
 
 @pytest.mark.slow

@@ -1,6 +1,6 @@
 """The checks every candidate passes before anyone sees it as usable: platform limit, language, toxicity,
-PII, tone, hashtags, the brief's figures, days, times of day, negations (and the days they sit on) and links,
-emptiness and duplicates. Each failure is a reason a person can read.
+PII, tone, hashtags, the brief's figures, days, times of day, negations (and the days they sit on), mentions and
+links, emptiness and duplicates. Each failure is a reason a person can read.
 
 The understand models do the judging, in one batched pass over all candidates.
 """
@@ -20,7 +20,7 @@ CALM_TONES = {"neutral", "informative", "calm", "professional", "apologetic", "e
 NEGATIVE_MAX = 0.6  # a positive or calm tone rejects candidates the sentiment head finds this negative
 REGRET_TONES = {"apologetic", "empathetic"}  # an apology reads negative to a sentiment model: only reject hostility
 NEGATIVE_MAX_REGRET = 0.9
-_HASHTAG = re.compile(r"(?<![\w#])#\w+")
+HASHTAG = re.compile(r"(?<![\w#])#\w+")
 _SENTENCE_END = re.compile(r"[.!?。！？…]")
 # The figures a brand post must not change or make up: numbers (20%, 3.2, 9am, 12-25), Chinese counted words
 # (八五折, 九点) and days of the week. Links likewise: the model learnt from tweets and writes plausible addresses of its own.
@@ -61,6 +61,7 @@ _ZH_NOT_NEGATING = re.compile(r"不错|不少|不过|不断|不仅|不论|不管
 _EN_NOT_NEGATING = {"miss", "forget", "hesitate", "wait", "worry"}
 _EN_COMMON = {"this", "that", "with", "from", "your", "ours", "will", "have", "just", "more", "than", "what", "when",
               "they", "them", "their", "there", "here", "been", "were", "also", "only", "into", "over", "about"}
+_MENTION = re.compile(r"(?<![\w@.])@\w+")  # a handle the model made up may be a real person's ("@ourcafes")
 _LINK = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+\.(?:com|net|org|cn|io|co|me|app)\b[^\s，。]*", re.I)
 _TRAILING_TAGS = re.compile(r"(?:\s*#\w+)+(?:\s*@?\s*(?:\.{2,}|…))?\s*$")  # "#love @...": a cut-off sign-off
 HASHTAGS_MAX = {"x": 2, "mastodon": 3, "weibo": 2}  # more reads as spam to people and to platforms' rankers
@@ -182,7 +183,7 @@ def trim_hashtags(text: str, brief: str = "", most: int = 2) -> str:
     if run is None:
         return text
     known, kept, stems = figures(brief), [], set()
-    for tag in _HASHTAG.findall(run.group()):
+    for tag in HASHTAG.findall(run.group()):
         stem = tag[1:].lower()[:5]
         if stem in stems or not figures(tag) <= known:
             continue
@@ -244,7 +245,7 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
             c.reject(f"tone: reads negative ({negative:.0%}), asked for {tone}")
         if wanted in POSITIVE_TONES and r["sentiment"]["label"] != "positive" and negative >= 0.4:
             c.reject(f"tone: not {tone} (sentiment {r['sentiment']['label']})")
-        tags = _HASHTAG.findall(c.text)
+        tags = HASHTAG.findall(c.text)
         if hashtags is False and tags:
             c.reject(f"hashtags: has {', '.join(tags[:3])}, asked for none")
         if brief is not None:  # no brief to hold to: the figures are the caller's business
@@ -263,6 +264,8 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
                 c.reject(f"meaning: the brief says not {', '.join(dropped)}, the post does not")
             if not_when and (shifted := sorted(negated_moments(c.text) - not_when)):
                 c.reject(f"meaning: says not on {' and '.join(shifted)}, which the brief does not")
+            if handles := [m for m in _MENTION.findall(c.text) if m.lower() not in given.lower()]:
+                c.reject(f"mention: {handles[0]} is not in {source}")
             if new := [m.group() for m in _LINK.finditer(c.text) if m.group().lower().rstrip(".,!?") not in links]:
                 c.reject(f"link: {new[0]} is not in {source}")
         key = re.sub(r"\W+", "", c.text.lower())

@@ -11,6 +11,7 @@ and every candidate is judged by the understand models whatever the brief asked 
 
 from __future__ import annotations
 
+import html
 import math
 import re
 import time
@@ -20,7 +21,7 @@ from functools import lru_cache
 import numpy as np
 
 from townsquare.create.finetune.prompt import LANGUAGES, PLATFORM_LIMITS, STOP, build_prompt
-from townsquare.create.gates import HASHTAGS_MAX, check, trim_hashtags
+from townsquare.create.gates import HASHTAG, HASHTAGS_MAX, check, trim_hashtags
 from townsquare.errors import BadInput
 from townsquare.text import strip_checkin
 
@@ -75,10 +76,36 @@ class WriteResult:
 _PLACEHOLDER = re.compile(r"(?<![\w@])@ ?user\b", re.IGNORECASE)  # the model also writes "@ User"
 
 
+# An emoji's presentation selector left behind without its emoji ("Friday. \ufe0f #fall"): the training tweets have
+# them where an emoji was removed. Kept after a symbol, a digit, # or * (a keycap: 1\ufe0f\u20e3).
+_ORPHAN_SELECTOR = re.compile(r"(?:^|(?<=[^\d#*\u00a9\u00ae\u2000-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]))"
+                              r"[\ufe0e\ufe0f]+")
+
+
+def _unescape(text: str) -> str:
+    """The training tweets hold HTML entities ("&amp;"), and the model stutters them ("&amp;amp;amp;...")."""
+    while (plain := html.unescape(text)) != text:  # each pass peels one "amp;"; every pass shortens the text
+        text = plain
+    return text
+
+
+def _once(text: str) -> str:
+    """Each hashtag once: "#vegan #vegan #vegan #vegan" is spam wherever it sits."""
+    seen: set[str] = set()
+
+    def first(m: re.Match) -> str:
+        tag = m.group().lower()
+        return "" if tag in seen or seen.add(tag) else m.group()
+
+    return HASHTAG.sub(first, text)
+
+
 def tidy(text: str, brief: str = "") -> str:
     """The training tweets (TweetEval) carry anonymised mentions as `@user` and Instagram's check-ins
-    (" @ Starbucks"): never publish the placeholder, nor a place the brief did not name."""
-    text = strip_checkin(re.sub(r"[ \t]{2,}", " ", _PLACEHOLDER.sub("", text)).strip(), keep=brief)
+    (" @ Starbucks"): never publish the placeholder, nor a place the brief did not name; nor a stray emoji selector,
+    an HTML entity or a repeated hashtag."""
+    text = _once(_ORPHAN_SELECTOR.sub("", _PLACEHOLDER.sub("", _unescape(text))))
+    text = strip_checkin(re.sub(r"[ \t]{2,}", " ", text).strip(), keep=brief)
     return re.sub(r"^@\s+", "", text)  # "@ Boss asked me to work today!": a stray check-in marker
 
 

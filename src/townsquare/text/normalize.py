@@ -161,7 +161,8 @@ def normalize_many(texts: Iterable[str], **options) -> list[str]:
 # after the @ tells a check-in from a mention; the place starts with a capital or a digit, has no sentence end and
 # may be cut off ("@ Seattle-Tacoma International…"). Half of TweetEval's emoji tweets end so, and a model trained on
 # them learns to sign off at a competitor's café. A dangling "at" before it goes too ("tonight at @ The Forum").
-_CHECKIN_RE = re.compile(r"(?:(?:^|\s+)at)?(?:^|\s+)@(?:\s+(?P<place>(?=[A-Z0-9])[^@#\n.!?…]{1,80})(?:…|\.\.\.)?)?\s*$")
+_CHECKIN_RE = re.compile(r"(?:(?:^|\s+)at)?(?:^|\s+)@(?:\s+(?P<place>(?=[A-Z0-9])(?:\b[A-Z][a-z]?\.|[^@#\n.!?…]){1,80})"
+                         r"(?:…|\.\.\.)?)?\s*$")  # a place may hold initials: "@ Robert H. Smith Center", "@ St. Louis"
 
 
 def strip_checkin(text: str, keep: str = "") -> str:
