@@ -175,6 +175,26 @@ def test_world_on_postgresql_counts_once_and_detects_the_crisis(world_messages):
         store.engine.dispose()
 
 
+def test_the_demo_detects_its_crisis_again_after_a_restart(tmp_store, world_messages):
+    """Each start of `serve --demo` re-creates the demo's watch and replays the crisis through the stream. A second
+    start raised no alert: the stream's watermark still stood at the end of the first replay, so every crisis bucket
+    was scored empty before its posts came back."""
+    from townsquare.listen.replay import prepare_demo
+    from townsquare.world.io import load_world
+
+    load_world(WORLD, tmp_store)  # as `serve --demo` does before its first start
+    start, _ = crisis_window(WORLD)
+    start = start.replace(tzinfo=None)
+    for restart in range(2):
+        since, until = prepare_demo(tmp_store, start, lead_hours=24, after_hours=12)
+        _run(tmp_store, [m for m in world_messages
+                         if since <= _parse(m["record"]["created_at"]).replace(tzinfo=None) < until])
+        watch = next(w for w in list_watches(tmp_store) if w.name == "Acme Phone")
+        hits = [a for a in list_alerts(tmp_store, watch.id)
+                if start <= _parse(a["bucket_start"]) <= start + timedelta(hours=6)]
+        assert hits, f"start {restart + 1}: no alert near the crisis at {start}"
+
+
 def test_cli_watch_add_backfill_and_alerts(run_cli, tmp_store):
     from townsquare.world import load_world
 

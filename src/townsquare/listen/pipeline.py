@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from townsquare.config import get_settings
 from townsquare.ingest.formats import READERS
@@ -202,6 +202,13 @@ def _move_watermark(conn, store: Store, at: datetime) -> None:
     greatest = func.max if store.engine.dialect.name == "sqlite" else func.greatest
     conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
                                             set_={"at": greatest(table.c.at, stmt.excluded.at)}))
+
+
+def reset_watermark(store: Store) -> None:
+    """Forget how far the stream has got, for a replay of the past: with the mark left at the end of an earlier
+    replay, every bucket of the replayed range would close empty before its posts came back."""
+    with store.engine.begin() as conn:
+        conn.execute(delete(StreamStateRow.__table__).where(StreamStateRow.__table__.c.key == "watermark"))
 
 
 def watermark(store: Store) -> datetime | None:

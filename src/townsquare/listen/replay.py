@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from townsquare.listen.pipeline import ListenPipeline, message
+from townsquare.listen.pipeline import ListenPipeline, message, reset_watermark
 from townsquare.listen.queue import StreamQueue
 from townsquare.store import Store
 from townsquare.store.tables import AuthorRow, PostRow
@@ -79,6 +79,7 @@ def prepare_demo(store: Store, crisis_start: datetime, *, lead_hours: int = 24, 
     from townsquare.listen.watches import Watch, add_watch, remove_watch
 
     remove_watch(store, DEMO_WATCH)
+    reset_watermark(store)  # a restart replays the crisis again: it must not find its buckets already closed
     add_watch(store, Watch(name=DEMO_WATCH, keywords=["Acme Phone", "Acme Phone X", "#AcmePhone", "acme手机", "Acme"],
                            description="the Acme Phone X smartphone: battery, charging, camera, screen", minutes=60))
     crisis_start = crisis_start.replace(tzinfo=None)
