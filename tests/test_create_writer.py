@@ -261,3 +261,19 @@ def test_a_post_keeps_the_briefs_negations_on_their_days():
     closed = check(["Closed on Sunday, and we won't be back until Monday"], lang="en", limit=280, tone=None, hashtags=True,
                    platform="x", analyzer=get_analyzer(), brief="closed on Sunday, open Monday")
     assert closed[0].passed, closed[0].reasons
+
+
+def test_a_post_may_give_the_briefs_own_contact_but_no_one_elses():
+    """The PII gate rejected the brand's support address that the brief itself gave; a customer's address quoted from
+    the post replied to must still never be published."""
+    from townsquare.understand.batch import get_analyzer
+
+    brief = "pumpkin latte and apple pie from Friday, questions to help@acmecafe.com"
+    out = check(["Pumpkin latte and apple pie from Friday! Questions: help@acmecafe.com",
+                 "Pumpkin latte and apple pie from Friday! Questions: maria.k@gmail.com"], lang="en", limit=280,
+                tone=None, hashtags=True, platform="x", analyzer=get_analyzer(), brief=brief)
+    assert out[0].passed and "pii: contains personal data (email)" in out[1].reasons, [c.reasons for c in out]
+    reply = check(["Sorry Maria, we will write to maria.k@gmail.com today"], lang="en", limit=280, tone=None,
+                  hashtags=True, platform="x", analyzer=get_analyzer(), brief="",
+                  context="my latte was cold, write to me at maria.k@gmail.com")
+    assert "pii: contains personal data (email)" in reply[0].reasons, reply[0].reasons
