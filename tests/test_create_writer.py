@@ -277,3 +277,20 @@ def test_a_post_may_give_the_briefs_own_contact_but_no_one_elses():
                   hashtags=True, platform="x", analyzer=get_analyzer(), brief="",
                   context="my latte was cold, write to me at maria.k@gmail.com")
     assert "pii: contains personal data (email)" in reply[0].reasons, reply[0].reasons
+
+
+def test_an_apologetic_reply_says_sorry():
+    """Replies asked to be apologetic passed as "Well it's normal. That's the way it is" and "我爱你们哈哈": the tone
+    gate only rejected hostility. 63 of 70 sampled replies to complaints had no apology in them."""
+    from townsquare.understand.batch import get_analyzer
+
+    out = check(["So sorry your order arrived broken! DM us the order number and we'll replace it.",
+                 "Well it's normal. That's the way it is"], lang="en", limit=280, tone="apologetic", hashtags=None,
+                platform="x", analyzer=get_analyzer(), brief="", context="My order arrived broken, really disappointed")
+    assert out[0].passed and out[1].reasons == ["tone: says no sorry, asked for apologetic"], [c.reasons for c in out]
+    zh = check(["非常抱歉给您带来不便，我们马上为您处理", "我爱你们哈哈"], lang="zh", limit=140, tone="apologetic",
+               hashtags=None, platform="weibo", analyzer=get_analyzer(), brief="", context="快递三天了还没到，太慢了")
+    assert zh[0].passed and zh[1].reasons == ["tone: says no sorry, asked for apologetic"], [c.reasons for c in zh]
+    kind = check(["I understand how frustrating that is, we're on it"], lang="en", limit=280, tone="empathetic",
+                 hashtags=None, platform="x", analyzer=get_analyzer(), brief="", context="app keeps crashing")
+    assert kind[0].passed, kind[0].reasons

@@ -19,7 +19,14 @@ POSITIVE_TONES = {"joy", "optimism", "positive", "friendly", "excited", "enthusi
 CALM_TONES = {"neutral", "informative", "calm", "professional", "apologetic", "empathetic", "reassuring"}
 NEGATIVE_MAX = 0.6  # a positive or calm tone rejects candidates the sentiment head finds this negative
 REGRET_TONES = {"apologetic", "empathetic"}  # an apology reads negative to a sentiment model: only reject hostility
-NEGATIVE_MAX_REGRET = 0.9
+NEGATIVE_MAX_REGRET = 0.95  # "So sorry your order arrived broken! ..." reads 0.90 negative
+# ... but it must say the words: replies asked to be apologetic passed as "我爱你们哈哈" and "She is going to have to pay
+# me in the end" (63 of 70 sampled replies to complaints had no apology in them, and every one had passed).
+REGRET_WORDS = {
+    "apologetic": re.compile(r"\b(?:sorry|apolog\w*|regret\w*)\b|抱歉|对不起|不好意思|歉意|遗憾", re.I),
+    "empathetic": re.compile(r"\b(?:sorry|apolog\w*|understand\w*|hear (?:that|this)|frustrat\w*)\b"
+                             r"|抱歉|对不起|不好意思|理解|辛苦|心情", re.I),
+}
 HASHTAG = re.compile(r"(?<![\w#])#\w+")
 _SENTENCE_END = re.compile(r"[.!?。！？…]")
 # The figures a brand post must not change or make up: numbers (20%, 3.2, 9am, 12-25), Chinese counted words
@@ -244,6 +251,9 @@ def check(texts: list[str], *, lang: str, limit: int, tone: str | None, hashtags
         bar = NEGATIVE_MAX_REGRET if wanted in REGRET_TONES else NEGATIVE_MAX
         if (wanted in POSITIVE_TONES or wanted in CALM_TONES) and negative >= bar:
             c.reject(f"tone: reads negative ({negative:.0%}), asked for {tone}")
+        if wanted in REGRET_WORDS and not REGRET_WORDS[wanted].search(c.text):
+            c.reject(f"tone: says no {'sorry' if wanted == 'apologetic' else 'word of understanding'}, asked for "
+                     f"{tone}")
         if wanted in POSITIVE_TONES and r["sentiment"]["label"] != "positive" and negative >= 0.4:
             c.reject(f"tone: not {tone} (sentiment {r['sentiment']['label']})")
         tags = HASHTAG.findall(c.text)
