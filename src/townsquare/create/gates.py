@@ -152,11 +152,15 @@ def brief_words(text: str) -> set[str]:
     return words
 
 
+def _en_tokens(text: str) -> list[str]:
+    return _EN_WORD.findall(text.lower().replace("’", "'"))
+
+
 def negated(text: str, words: set[str]) -> set[str]:
     """Which of ``words`` the text negates: "not", "never", "-n't" ... up to three words before in English ("don't
     update", "will not be open"), 不/没/无法/别 ... right before in Chinese (不维护, 无法下单)."""
     out = {w for w in words if _CJK.match(w) and re.search(_ZH_NEGATED + re.escape(w), text)}
-    tokens = _EN_WORD.findall(text.lower().replace("’", "'"))
+    tokens = _en_tokens(text)
     for i, token in enumerate(tokens):
         if _EN_NEGATORS.match(token):
             ahead = [t for t in tokens[i + 1:i + 4] if t not in _EN_SKIP][:1]
@@ -172,7 +176,7 @@ def negated_moments(text: str) -> set[str]:
 
     out: set[str] = set()
     for clause in _CLAUSE.split(text):
-        tokens = _EN_WORD.findall(clause.lower().replace("’", "'"))
+        tokens = _en_tokens(clause)
         if any(_EN_NEGATORS.match(t) and not _EN_NOT_NEGATING & set(tokens[i + 1:i + 2])
                for i, t in enumerate(tokens)):
             out |= moments(clause)

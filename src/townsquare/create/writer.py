@@ -23,7 +23,7 @@ import numpy as np
 from townsquare.create.finetune.prompt import LANGUAGES, PLATFORM_LIMITS, STOP, build_prompt
 from townsquare.create.gates import HASHTAG, HASHTAGS_MAX, check, trim_hashtags
 from townsquare.errors import BadInput
-from townsquare.text import strip_checkin
+from townsquare.text import drop_stray_selectors, strip_checkin
 
 MAX_CANDIDATES = 20
 OVERSAMPLE = 1.6  # sample this many times n and keep the best n: decoding them together costs little more
@@ -76,12 +76,6 @@ class WriteResult:
 _PLACEHOLDER = re.compile(r"(?<![\w@])@ ?user\b", re.IGNORECASE)  # the model also writes "@ User"
 
 
-# An emoji's presentation selector left behind without its emoji ("Friday. \ufe0f #fall"): the training tweets have
-# them where an emoji was removed. Kept after a symbol, a digit, # or * (a keycap: 1\ufe0f\u20e3).
-_ORPHAN_SELECTOR = re.compile(r"(?:^|(?<=[^\d#*\u00a9\u00ae\u2000-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]))"
-                              r"[\ufe0e\ufe0f]+")
-
-
 def _unescape(text: str) -> str:
     """The training tweets hold HTML entities ("&amp;"), and the model stutters them ("&amp;amp;amp;...")."""
     while (plain := html.unescape(text)) != text:  # each pass peels one "amp;"; every pass shortens the text
@@ -95,7 +89,10 @@ def _once(text: str) -> str:
 
     def first(m: re.Match) -> str:
         tag = m.group().lower()
-        return "" if tag in seen or seen.add(tag) else m.group()
+        if tag in seen:
+            return ""
+        seen.add(tag)
+        return m.group()
 
     return HASHTAG.sub(first, text)
 
@@ -104,7 +101,7 @@ def tidy(text: str, brief: str = "") -> str:
     """The training tweets (TweetEval) carry anonymised mentions as `@user` and Instagram's check-ins
     (" @ Starbucks"): never publish the placeholder, nor a place the brief did not name; nor a stray emoji selector,
     an HTML entity or a repeated hashtag."""
-    text = _once(_ORPHAN_SELECTOR.sub("", _PLACEHOLDER.sub("", _unescape(text))))
+    text = _once(drop_stray_selectors(_PLACEHOLDER.sub("", _unescape(text))))
     text = strip_checkin(re.sub(r"[ \t]{2,}", " ", text).strip(), keep=brief)
     return re.sub(r"^@\s+", "", text)  # "@ Boss asked me to work today!": a stray check-in marker
 

@@ -7,6 +7,7 @@ Batch first: each function a model path calls has a list form (`normalize_many`,
 from townsquare.text.dedup import MinHashDeduper, minhash_signatures, near_duplicate_groups
 from townsquare.text.langid import detect_language, detect_languages
 from townsquare.text.normalize import (
+    drop_stray_selectors,
     extract_entities,
     extract_entities_many,
     normalize,
@@ -32,5 +33,6 @@ __all__ = [
     "normalize_many",
     "redact",
     "redact_many",
+    "drop_stray_selectors",
     "strip_checkin",
 ]

@@ -165,6 +165,19 @@ _CHECKIN_RE = re.compile(r"(?:(?:^|\s+)at)?(?:^|\s+)@(?:\s+(?P<place>(?=[A-Z0-9]
                          r"(?:…|\.\.\.)?)?\s*$")  # a place may hold initials: "@ Robert H. Smith Center", "@ St. Louis"
 
 
+# An emoji's presentation selector or joiner left behind when the emoji was cut out of a tweet ("Friday. \ufe0f #fall"):
+# a selector is kept after a symbol, a digit, # or * (a keycap: 1\ufe0f\u20e3); a joiner only goes where nothing
+# precedes it (it also joins letters in some scripts).
+_STRAY_SELECTOR_RE = re.compile(
+    r"(?:^|(?<=[^\d#*\u00a9\u00ae\u2000-\u2bff\u3030\u303d\u3297\u3299\U0001f000-\U0001faff]))[\ufe0e\ufe0f]+"
+    r"|(?:^|(?<=\s))[\ufe0f\u200d]+")
+
+
+def drop_stray_selectors(text: str) -> str:
+    """``text`` without emoji selectors and joiners that belong to no emoji."""
+    return _STRAY_SELECTOR_RE.sub("", text)
+
+
 def strip_checkin(text: str, keep: str = "") -> str:
     """``text`` without a trailing check-in (" @ Golden Gate Bridge") or a dangling " @", unless the place is
     named in ``keep`` (a brief that asks for it)."""

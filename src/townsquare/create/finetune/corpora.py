@@ -25,7 +25,7 @@ from pathlib import Path
 
 from townsquare.create.finetune.data import BriefMaker, TrainingPair, _unit, post_pair, reply_pair
 from townsquare.errors import BadInput
-from townsquare.text import normalize, strip_checkin
+from townsquare.text import drop_stray_selectors, normalize, strip_checkin
 
 TWEETEVAL_TASKS = ("emoji", "emotion", "hate", "irony", "offensive", "sentiment", "stance/abortion",
                    "stance/atheism", "stance/climate", "stance/feminist", "stance/hillary")
@@ -34,7 +34,6 @@ STANCE_TOPICS = {"abortion": "abortion", "atheism": "atheism", "climate": "clima
 EMOTIONS = ("anger", "joy", "optimism", "sadness")
 SUPPORT_VOICE = "customer support agent"
 
-_LONE_VS_RE = re.compile(r"(^|\s)[\ufe0f\u200d]+")
 _PLACEHOLDER_RE = re.compile(r"\{\{\s*([^}]+?)\s*\}\}")
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+")
 _DANGLING_RE = re.compile(r"\s*\b\d+\.$")
@@ -88,7 +87,7 @@ def read_tweeteval(root: Path, split: str = "train") -> list[Tweet]:
 def clean_tweet(text: str) -> str:
     """A tweet as a post to write: links dropped, stray variation selectors (left where emoji were cut) gone, and
     no Instagram check-in at the end (" @ Golden Gate Bridge": half of the emoji task's tweets)."""
-    return strip_checkin(" ".join(_LONE_VS_RE.sub(r"\1", normalize(text, urls="", mentions="@user")).split()))
+    return strip_checkin(" ".join(drop_stray_selectors(normalize(text, urls="", mentions="@user")).split()))
 
 
 def despace(text: str) -> str:
