@@ -162,6 +162,27 @@ def test_chinese_queries_get_an_intent_or_oos(trained):
     assert intents[0] in ("balance", "oos")
 
 
+@needs_clinc
+def test_queries_in_other_languages_go_to_the_multilingual_model(trained):
+    """The fine-tuned MiniLM is English-only: Chinese queries are decided by the multilingual model saved beside it,
+    English ones exactly as before."""
+    _, model_dir, _ = trained
+    model = IntentModel.load(model_dir)
+    sub = model.non_english
+    assert sub is not None and sub.encoders == ["use"] and sub.finetuned is None and sub.threshold > 0.0
+    assert (model_dir / "non_english" / "config.json").is_file()
+    chinese = ["我的账户余额是多少", "给我妹妹转20块钱", "请马上冻结我的账户", "我想修改银行卡的密码", "美元兑人民币的汇率是多少"]
+    intents, conf = model.predict(chinese)
+    expected_intents, expected_conf = sub.predict_features(encode(chinese, ["use"]))
+    assert intents == expected_intents and np.allclose(conf, expected_conf)
+    assert sum(i == gold for i, gold in zip(intents, INTENTS, strict=True)) >= 4
+    english = ["what is my account balance", "send 20 dollars to my sister"]
+    assert model.predict(english)[0] == model.predict_features(
+        encode(english, model.encoders), model.finetuned.logits(english))[0] == ["balance", "transfer"]
+    # a mixed batch keeps its order
+    assert model.predict([english[0], chinese[2], english[1]])[0] == ["balance", intents[2], "transfer"]
+
+
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path

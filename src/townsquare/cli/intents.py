@@ -53,6 +53,8 @@ def train_cmd(
     model.save(model_dir)
     n_int = len([label for label in model.labels if label != "oos"])
     how = "frozen encoders + fine-tuned MiniLM" if model.finetuned else "frozen encoders"
+    if model.non_english:
+        how += f"; other languages: {' + '.join(model.non_english.encoders)}"
     out.print(f"trained {n_int} intents on {len(ex.texts):,} examples ({model.meta['n_oos_examples']} oos; {how}) "
               f"in {time.perf_counter() - t0:.0f} s; oos threshold {model.threshold:.3f}; saved to {model_dir}")
 
