@@ -185,7 +185,9 @@ def train_features(X: np.ndarray, intents: list[str], encoders: list[str], *, C:
 
     With ``texts`` (the examples' text), MiniLM is also fine-tuned for ``epochs`` on the part not held out, and the
     threshold is calibrated on the mix. That encoder is the one kept: refitting it on everything would double the
-    training time, and the held-out 15 % cost it nothing measurable (BANKING77 top-1 0.933 either way)."""
+    training time, and the held-out 15 % cost it nothing measurable (BANKING77 top-1 0.933 either way).
+    Where an encoder is English-only (MiniLM, or the fine-tuned one), the multilingual columns get a model of their
+    own in the same way, for queries in other languages (``non_english``)."""
     y = np.asarray(intents)
     t0 = time.perf_counter()
     held = _holdout(y, holdout, seed)
