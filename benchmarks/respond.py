@@ -98,7 +98,8 @@ Two or three of 1,001 validation queries, gone once the cut-off is calibrated: n
 Queries in other languages (2026-12-07, AMD EPYC, this script): `train` also fits a regression over the multilingual
 encoders alone (USE + e5; ~30 s more on BANKING77), and `predict(texts)` sends queries that `text.langid` does not
 read as English to it. 77 Chinese banking questions, one per BANKING77 intent, and 20 Chinese off-topic ones
-(`benchmarks/data/banking77_zh.jsonl`, written before any model saw them):
+(`benchmarks/data/intent_questions_zh.jsonl`, written by us before any model saw them; only the intent names
+are BANKING77's):
 
 | BANKING77 model, Chinese questions | in-scope accuracy (cut-off on) | off-topic handed off |
 |---|---|---|
@@ -106,7 +107,7 @@ read as English to it. 77 Chinese banking questions, one per BANKING77 intent, a
 | **the multilingual regression (ships for non-English queries)** | **0.753** (0.77) | 16 / 20 |
 | that regression mixed with multilingual-e5-small fine-tuned on the examples (not shipped) | (0.79-0.81) | |
 
-20 German questions (`benchmarks/data/banking77_de.jsonl`, 20 intents; one ad-hoc run of the frozen model, as
+20 German questions (`benchmarks/data/intent_questions_de.jsonl`, 20 intents; one ad-hoc run of the frozen model, as
 `--no-finetune` trains it, 2026-12-07): 0.60 under the right intent (7 handed off) with the English mix, **0.85**
 (2 handed off) with the multilingual regression; the same frozen model on the Chinese questions: 0.35 → 0.75. The
 next full run of this script prints both languages for the fine-tuned default.
@@ -141,8 +142,8 @@ from townsquare.respond.intents import DEFAULT_ENCODERS, OOS, train_features
 from townsquare.respond.intents.encoders import encode
 from townsquare.respond.intents.model import MIX, _softmax
 
-ZH_QUESTIONS = Path(__file__).parent / "data/banking77_zh.jsonl"
-DE_QUESTIONS = Path(__file__).parent / "data/banking77_de.jsonl"
+ZH_QUESTIONS = Path(__file__).parent / "data/intent_questions_zh.jsonl"
+DE_QUESTIONS = Path(__file__).parent / "data/intent_questions_de.jsonl"
 
 
 def banking(data: Path):

@@ -16,7 +16,7 @@ regression). The mix picks the intent. Out-of-scope, the hand-off case, is caugh
 Queries in another language than English (Chinese above all) go to a second regression over the multilingual
 encoders alone (USE, e5), fitted and calibrated on the same examples: MiniLM is English-only, and its vectors
 and its fine-tuned votes are noise there. On 77 Chinese BANKING77 questions (one per intent,
-`benchmarks/data/banking77_zh.jsonl`) the mixed model files 0.09 under the right intent (it hands nearly all of
+`benchmarks/data/intent_questions_zh.jsonl`) the mixed model files 0.09 under the right intent (it hands nearly all of
 them to a person as out of scope; 0.43 with no cut-off) and the multilingual one 0.75, with 16 of 20 Chinese
 off-topic questions still out of scope.
 
